@@ -1,0 +1,38 @@
+# The two commands a newcomer needs: `make report` and `make test`. Both create .venv/ first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test test-fast report lint format bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+test: venv
+	$(PY) -m pytest -q
+
+test-fast: venv
+	$(PY) -m pytest -q -m "not slow"
+
+report: venv
+	$(VENV)/bin/retention-sim run params/scenarios/default.yaml --out reports/default
+
+lint: venv
+	$(VENV)/bin/ruff check retention_sim tests benchmarks
+	$(VENV)/bin/ruff format --check retention_sim tests benchmarks
+
+format: venv
+	$(VENV)/bin/ruff format retention_sim tests benchmarks
+	$(VENV)/bin/ruff check --fix retention_sim tests benchmarks
+
+bench: venv
+	$(PY) -m retention_sim.bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -1,0 +1,38 @@
+"""The one error type users see: bad input, named by file and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["InputError"]
+
+
+class InputError(ValueError):
+    """Bad user input: a file, the field inside it, and what is wrong.
+
+    The CLI prints ``str(error)`` as one line and exits with status 2.
+
+    Parameters
+    ----------
+    problem
+        What is wrong, in words a user can act on.
+    source
+        The file (or other input) the problem was found in, if any.
+    field
+        The dotted path of the offending field inside the file, if any.
+    """
+
+    def __init__(self, problem: str, *, source: str | Path | None = None, field: str | None = None):
+        self.problem = " ".join(str(problem).split())
+        self.source = str(source) if source is not None else None
+        self.field = field
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = []
+        if self.source:
+            parts.append(self.source)
+        if self.field:
+            parts.append(self.field)
+        where = ": ".join(parts)
+        return f"{where}: {self.problem}" if where else self.problem

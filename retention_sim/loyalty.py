@@ -1,0 +1,104 @@
+"""Loyalty programme: points per spend, tiers over a qualification window, redemption."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .world import World
+
+__all__ = ["earn_points", "tier_review_process", "reward_multiplier"]
+
+
+def earn_points(world: World, rows: np.ndarray, amounts: np.ndarray, day: int) -> None:
+    """Book points for purchases, upgrade tiers reached inside the window, redeem rewards.
+
+    Points earned = amount × ``points_per_currency``. A customer whose points earned in the
+    current qualification window pass a tier threshold is upgraded at once. Whenever the balance
+    reaches ``redemption_points`` a reward worth ``redemption_points × point_value`` is redeemed
+    (its cost booked) and the post-reward dip starts.
+    """
+    loy = world.scenario.loyalty
+    if not loy.enabled or rows.size == 0:
+        return
+    pop = world.pop
+    earned = amounts * loy.points_per_currency
+    pop.points[rows] += earned
+    pop.period_points[rows] += earned
+    world.log.add("points_issued", float(earned.sum()))
+    thresholds = _thresholds(world)
+    reached = (np.searchsorted(thresholds, pop.period_points[rows], side="right") - 1).astype(
+        np.int8
+    )
+    up = reached > pop.tier[rows]
+    if up.any():
+        r = rows[up]
+        pop.tier[r] = reached[up]
+        pop.max_tier[r] = np.maximum(pop.max_tier[r], reached[up])
+        world.log.add("tier_upgrades", float(up.sum()))
+    k = np.floor(pop.points[rows] / loy.redemption_points)
+    red = k > 0
+    if red.any():
+        r = rows[red]
+        pop.points[r] -= k[red] * loy.redemption_points
+        pop.last_reward_day[r] = day
+        cost = float(k[red].sum() * loy.redemption_points * loy.point_value)
+        world.log.add("rewards_redeemed", float(k[red].sum()))
+        world.log.add("reward_cost", cost)
+        pop.pv_contribution[r] -= (
+            k[red] * loy.redemption_points * loy.point_value * world.discount_factor(day)
+        )
+
+
+def _thresholds(world: World) -> np.ndarray:
+    th = world.components.get("tier_thresholds")
+    if th is None:
+        th = np.array([t.threshold_points for t in world.scenario.loyalty.tiers])
+        world.components["tier_thresholds"] = th
+    return th
+
+
+def tier_review_process(world: World):
+    """SimPy process: at the end of each qualification window, set tiers from that window.
+
+    A customer keeps the highest tier whose threshold the window's points reach; one below their
+    current tier is demoted (``demoted_day`` is set; demotion hurts, see the competitor cause).
+    The window's points then restart from zero.
+    """
+    loy = world.scenario.loyalty
+    pop = world.pop
+    while True:
+        yield world.env.timeout(loy.qualification_window_days)
+        if not loy.enabled:
+            continue
+        day = int(round(world.env.now))
+        rows = world.present_rows()
+        earned_tier = (
+            np.searchsorted(_thresholds(world), pop.period_points[rows], side="right") - 1
+        ).astype(np.int8)
+        down = earned_tier < pop.tier[rows]
+        if down.any():
+            r = rows[down]
+            pop.tier[r] = earned_tier[down]
+            pop.demoted_day[r] = day
+            world.log.add_on(day, "tier_demotions", float(down.sum()))
+        pop.period_points[:] = 0.0
+
+
+def reward_multiplier(world: World, rows: np.ndarray, day: int) -> np.ndarray:
+    """Goal-gradient and post-reward effect on the purchase rate of ``rows``.
+
+    ``1 + goal_gradient × s × progress`` while approaching a reward (progress = balance /
+    redemption points, s the customer's reward sensitivity); ``1 - post_reward_dip × s`` (at
+    least 0) during ``post_reward_days`` after a redemption (Kivetz, Urminsky & Zheng 2006).
+    """
+    loy = world.scenario.loyalty
+    if not loy.enabled:
+        return np.ones(rows.size)
+    pop = world.pop
+    s = pop.reward_sensitivity[rows]
+    progress = np.clip(pop.points[rows] / loy.redemption_points, 0.0, 1.0)
+    m = 1.0 + loy.goal_gradient * s * progress
+    recent = (day - pop.last_reward_day[rows]) < loy.post_reward_days
+    if recent.any():
+        m = np.where(recent, np.maximum(0.0, 1.0 - loy.post_reward_dip * s), m)
+    return m

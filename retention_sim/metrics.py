@@ -1,0 +1,75 @@
+"""Daily metrics, accumulated in preallocated arrays (no frames inside the loop)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DailyLog", "EventLog"]
+
+
+class DailyLog:
+    """Named numeric columns, one value per simulated day.
+
+    ``add(name, value)`` adds to today's cell, creating the column on first use, so mechanisms
+    record what they do without a central list of columns.
+    """
+
+    def __init__(self, days: int):
+        self.days = int(days)
+        self.day = 0
+        self._cols: dict[str, np.ndarray] = {}
+
+    def _col(self, name: str) -> np.ndarray:
+        col = self._cols.get(name)
+        if col is None:
+            col = np.zeros(self.days)
+            self._cols[name] = col
+        return col
+
+    def add(self, name: str, value: float) -> None:
+        """Add ``value`` to column ``name`` on the current day."""
+        if 0 <= self.day < self.days:
+            self._col(name)[self.day] += value
+
+    def add_on(self, day: int, name: str, value: float) -> None:
+        """Add ``value`` to column ``name`` on ``day`` (for events finishing later)."""
+        if 0 <= day < self.days:
+            self._col(name)[day] += value
+
+    def set(self, name: str, value: float) -> None:
+        """Set column ``name`` on the current day (for stock variables such as counts)."""
+        if 0 <= self.day < self.days:
+            self._col(name)[self.day] = value
+
+    def column(self, name: str) -> np.ndarray:
+        """The whole column (zeros if nothing was ever recorded)."""
+        return self._cols.get(name, np.zeros(self.days))
+
+    def total(self, name: str) -> float:
+        """Sum of a column over the horizon."""
+        return float(self.column(name).sum())
+
+    def frame(self, start: pd.Timestamp, order: list[str] | None = None) -> pd.DataFrame:
+        """The log as a DataFrame indexed by calendar date."""
+        names = list(order or []) + sorted(set(self._cols) - set(order or []))
+        data = {n: self.column(n) for n in names}
+        idx = pd.date_range(start, periods=self.days, freq="D", name="date")
+        return pd.DataFrame(data, index=idx)
+
+
+class EventLog:
+    """Sparse per-event records (transactions, service requests) in growing array chunks."""
+
+    def __init__(self, fields: tuple[str, ...]):
+        self.fields = fields
+        self._chunks: dict[str, list[np.ndarray]] = {f: [] for f in fields}
+
+    def append(self, **arrays: np.ndarray) -> None:
+        """Append equal-length arrays, one per field."""
+        for f in self.fields:
+            self._chunks[f].append(np.atleast_1d(np.asarray(arrays[f])))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The concatenated records, one array per field."""
+        return {f: (np.concatenate(c) if c else np.zeros(0)) for f, c in self._chunks.items()}

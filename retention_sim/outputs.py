@@ -1,0 +1,50 @@
+"""Atomic output files: written to a temporary file beside the target, then renamed."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["atomic_write_text", "atomic_write_bytes", "write_json", "write_csv"]
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` so that no half-written file is ever visible."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return p
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write UTF-8 ``text`` atomically."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON (keys sorted for stable diffs), atomically."""
+    return atomic_write_text(
+        path, json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    )
+
+
+def write_csv(path: str | Path, frame: pd.DataFrame, *, index: bool = True) -> Path:
+    """Write a DataFrame as CSV atomically, with full float precision."""
+    return atomic_write_text(path, frame.to_csv(index=index, float_format="%.17g"))

@@ -1,0 +1,158 @@
+"""The service desk: a ``simpy.Resource`` of agents serving per-request SimPy processes.
+
+Product issues and inquiries arise each day (vectorised draw); each request that reaches the desk
+becomes its own process: it arrives at a random moment of the working day, queues for an agent
+(or its dedicated account manager), is served, and changes the customer's satisfaction:
+
+- answered within ``quick_resolution_hours``: service recovery (satisfaction rises) and the
+  contact counts as a valued touch (resets the indifference clock);
+- answered later: satisfaction falls with every hour waited beyond that;
+- not answered within ``abandon_after_hours``: the customer gives up; an issue stays unresolved
+  for ``unresolved_days`` (raising the dissatisfaction hazard).
+
+The desk runs in *working time*: one simulated day holds ``hours_per_day`` working hours.
+Outbound calls of a contact policy use the same agents (:meth:`ServiceDesk.call`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import simpy
+
+from .world import World
+
+__all__ = ["ServiceDesk"]
+
+ISSUE, INQUIRY, CALL = 0, 1, 2
+
+
+class ServiceDesk:
+    """The agents (and account managers) of one run, and the processes that use them."""
+
+    def __init__(self, world: World):
+        self.world = world
+        sv = world.scenario.service
+        self.cfg = sv
+        env = world.env
+        self.agents = simpy.Resource(env, capacity=sv.agents) if sv.agents > 0 else None
+        am = sv.account_managers
+        self.managers = simpy.Resource(env, capacity=am.count) if am.count > 0 else None
+        self.rng = world.streams["service"]
+        self.hours = sv.hours_per_day
+        annual = sv.product_issue_rate_per_year
+        self.p_issue = -np.expm1(-annual / 365.0)
+        self.p_inquiry = -np.expm1(-sv.inquiry_rate_per_year / 365.0)
+
+    # ------------------------------------------------------------------ daily demand
+    def demand_step(self, day: int) -> None:
+        """Draw today's product issues and inquiries; start a process for each request."""
+        w = self.world
+        pop = w.pop
+        sv = self.cfg
+        u = w.streams["service_demand"].random(pop.capacity)
+        if self.p_issue <= 0 and self.p_inquiry <= 0:
+            return
+        rows = w.present_rows()
+        ur = u[rows]
+        issue = ur < self.p_issue
+        reported = ur < self.p_issue * sv.contact_share
+        inquiry = (ur >= self.p_issue) & (ur < self.p_issue + self.p_inquiry)
+        issues = rows[issue]
+        if issues.size:
+            pop.satisfaction[issues] = np.maximum(
+                0.0, pop.satisfaction[issues] - sv.satisfaction_drop_per_issue
+            )
+            w.log.add("product_issues", float(issues.size))
+            silent = rows[issue & ~reported]
+            for r in silent:
+                w.env.process(self._unresolved(int(r)))
+        for r in rows[reported]:
+            self.start(int(r), ISSUE, day)
+        for r in rows[inquiry]:
+            self.start(int(r), INQUIRY, day)
+
+    def start(self, row: int, kind: int, day: int) -> simpy.Process:
+        """Start one request of ``kind`` for customer ``row``, arriving during ``day``."""
+        offset = self.rng.random()
+        service_days = self._service_time() / 60.0 / self.hours
+        self.world.log.add("service_requests" if kind != CALL else "outbound_calls", 1.0)
+        return self.world.env.process(self._request(row, kind, day, offset, service_days))
+
+    def _service_time(self) -> float:
+        st = self.cfg.service_time
+        if st.distribution == "exponential":
+            return float(self.rng.exponential(st.mean_minutes))
+        if st.distribution == "deterministic" or st.cv == 0:
+            return float(st.mean_minutes)
+        if st.distribution == "gamma":
+            k = 1.0 / (st.cv**2)
+            return float(self.rng.gamma(k, st.mean_minutes / k))
+        # lognormal with the given mean and coefficient of variation
+        s2 = np.log1p(st.cv**2)
+        mu = np.log(st.mean_minutes) - s2 / 2.0
+        return float(self.rng.lognormal(mu, np.sqrt(s2)))
+
+    # ------------------------------------------------------------------ processes
+    def _request(self, row: int, kind: int, day: int, offset: float, service_days: float):
+        env = self.world.env
+        sv = self.cfg
+        pop = self.world.pop
+        yield env.timeout(offset)
+        arrived = env.now
+        pool = (
+            self.managers
+            if (self.managers is not None and pop.has_account_manager[row])
+            else self.agents
+        )
+        patience = sv.abandon_after_hours / self.hours
+        served = False
+        if pool is None:
+            yield env.timeout(patience)
+        else:
+            with pool.request() as req:
+                got = yield req | env.timeout(patience)
+                if req in got:
+                    served = True
+                    wait = env.now - arrived
+                    yield env.timeout(service_days)
+        if not served:
+            wait = env.now - arrived
+        wait_h = wait * self.hours
+        self.world.service_log.append(
+            customer_id=np.int64(row),
+            day=np.int32(day),
+            wait_hours=np.float64(wait_h),
+            served=np.bool_(served),
+            kind=np.int8(kind),
+        )
+        if kind == CALL:
+            return
+        s = pop.satisfaction[row]
+        if served and wait_h <= sv.quick_resolution_hours:
+            s = s + sv.recovery_gain
+            pop.last_valued_touch_day[row] = int(env.now)
+        else:
+            s = s - sv.wait_penalty_per_hour * max(0.0, wait_h - sv.quick_resolution_hours)
+        pop.satisfaction[row] = min(1.0, max(0.0, s))
+        if not served and kind == ISSUE:
+            yield from self._unresolved(row)
+
+    def _unresolved(self, row: int):
+        pop = self.world.pop
+        pop.unresolved[row] += 1
+        yield self.world.env.timeout(self.cfg.unresolved_days)
+        pop.unresolved[row] -= 1
+
+    def call(self, row: int, day: int) -> simpy.Process:
+        """An outbound call to ``row`` (a contact policy's proactive call) on the agents' pool."""
+        return self.start(row, CALL, day)
+
+    def book_costs(self) -> None:
+        """Book today's staffing cost (agents and account managers)."""
+        sv = self.cfg
+        cost = (
+            sv.agents * sv.agent_cost_per_day
+            + sv.account_managers.count * sv.account_managers.cost_per_day
+        )
+        if cost:
+            self.world.log.add("staff_cost", cost)

@@ -1,0 +1,61 @@
+"""Lifecycle stages: new → active → loyal ⇄ at risk → lapsed → churned; won back on return."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .vocabulary import Stage
+from .world import World
+
+__all__ = ["classify", "stage_step", "own_cycle_days"]
+
+
+def own_cycle_days(world: World, rows: np.ndarray) -> np.ndarray:
+    """Each customer's observed purchase cycle: mean days between their purchases.
+
+    Customers with a single purchase use their segment's typical cycle (365 / mean rate).
+    """
+    pop = world.pop
+    n = pop.n_purchases[rows]
+    span = (pop.last_purchase_day[rows] - pop.first_purchase_day[rows]).astype(np.float64)
+    seg_cycle = pop.segment_cycle_days[pop.segment[rows]]
+    cyc = np.where(n >= 2, span / np.maximum(n - 1, 1), seg_cycle)
+    return np.maximum(cyc, 1.0)
+
+
+def classify(world: World, rows: np.ndarray, day: int) -> np.ndarray:
+    """The stage each present customer in ``rows`` is in on ``day`` (before churn is decided).
+
+    In order of precedence: lapsed (days since purchase past both ``lapsed_min_days`` and
+    ``lapsed_cycles`` own cycles), at risk (likewise with the at-risk thresholds), new (within
+    ``onboarding_days`` of acquisition), won back (within ``won_back_days`` of a return), loyal
+    (tier at least ``loyal_min_tier`` or at least ``loyal_min_purchases`` purchases), active.
+    """
+    pop = world.pop
+    st = world.scenario.stages
+    recency = day - pop.last_purchase_day[rows]
+    cyc = own_cycle_days(world, rows)
+    at_risk = recency > np.maximum(st.at_risk_min_days, st.at_risk_cycles * cyc)
+    lapsed = recency > np.maximum(st.lapsed_min_days, st.lapsed_cycles * cyc)
+    new = (day - pop.acquired_day[rows]) < st.onboarding_days
+    won = (day - pop.won_back_day[rows]) < st.won_back_days
+    loyal = np.zeros(rows.size, dtype=bool)
+    if st.loyal_min_tier is not None:
+        k = world.pop.tier_names.index(st.loyal_min_tier)
+        loyal |= pop.tier[rows] >= k
+    if st.loyal_min_purchases is not None:
+        loyal |= pop.n_purchases[rows] >= st.loyal_min_purchases
+    out = np.full(rows.size, Stage.ACTIVE, dtype=np.int8)
+    out[loyal] = Stage.LOYAL
+    out[won] = Stage.WON_BACK
+    out[new] = Stage.NEW
+    out[at_risk] = Stage.AT_RISK
+    out[lapsed] = Stage.LAPSED
+    return out
+
+
+def stage_step(world: World, day: int) -> None:
+    """Reclassify every present customer; changes are counted in the transition matrix."""
+    rows = world.present_rows()
+    if rows.size:
+        world.set_stage(rows, classify(world, rows, day))

@@ -1,0 +1,72 @@
+"""The service desk queue matches the M/M/c (Erlang C) mean wait when configured as one."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from retention_sim.simulation import build_world, run_world
+
+from .conftest import plain_scenario
+
+
+def erlang_c_wait(lam: float, mu: float, c: int) -> float:
+    """Mean wait in queue of an M/M/c queue (same time unit as 1/lam)."""
+    a = lam / mu
+    rho = a / c
+    s = sum(a**k / math.factorial(k) for k in range(c))
+    top = a**c / math.factorial(c) / (1 - rho)
+    p_wait = top / (s + top)
+    return p_wait / (c * mu - lam)
+
+
+def test_mean_wait_matches_erlang_c():
+    n, c, mean_min, hours = 20_000, 3, 12.0, 8.0
+    lam_per_hour = 0.8 * c * 60 / mean_min  # utilisation 0.8
+    rate_per_year = lam_per_hour * hours * 365 / n
+    sc = plain_scenario(
+        service={
+            "agents": c,
+            "hours_per_day": hours,
+            "service_time": {"distribution": "exponential", "mean_minutes": mean_min},
+            "product_issue_rate_per_year": 0,
+            "inquiry_rate_per_year": rate_per_year,
+            "abandon_after_hours": 10_000,
+        }
+    )
+    world = build_world(sc, seed=31, customers=n, days=730)
+    run_world(world)
+    a = world.service_log.arrays()
+    day, wait = a["day"], a["wait_hours"]
+    keep = day >= 30  # drop the warm-up month
+    expected = erlang_c_wait(lam_per_hour, 60 / mean_min, c)
+    # batch means over 30-day batches: waits are autocorrelated, batches nearly independent
+    batches = np.array(
+        [wait[keep & (day // 30 == b)].mean() for b in range(1, int(day.max()) // 30)]
+    )
+    se = batches.std(ddof=1) / np.sqrt(batches.size)
+    assert abs(batches.mean() - expected) < 4 * se, (batches.mean(), expected, se)
+    assert a["served"].all()
+    # the arrival rate is what was configured
+    per_day = np.bincount(day, minlength=730)
+    assert abs(per_day.mean() - lam_per_hour * hours) < 4 * np.sqrt(lam_per_hour * hours / 730)
+
+
+def test_no_agents_means_requests_are_abandoned_and_satisfaction_falls():
+    base = {
+        "hours_per_day": 8,
+        "product_issue_rate_per_year": 2.0,
+        "inquiry_rate_per_year": 0,
+        "contact_share": 1.0,
+    }
+    staffed = plain_scenario(service={**base, "agents": 20})
+    empty = plain_scenario(service={**base, "agents": 0})
+    from retention_sim import simulate
+
+    a = simulate(staffed, seed=3, customers=3000)
+    b = simulate(empty, seed=3, customers=3000)
+    assert a.summary["service"]["abandoned_share"] == 0
+    assert b.summary["service"]["abandoned_share"] == 1
+    assert b.daily["unresolved_issues"].iloc[-1] > 0 == a.daily["unresolved_issues"].iloc[-1]
+    assert b.summary["satisfaction_mean_end"] < a.summary["satisfaction_mean_end"]
