@@ -4,8 +4,8 @@ Product issues and inquiries arise each day (vectorised draw); each request that
 becomes its own process: it arrives at a random moment of the working day, queues for an agent
 (or its dedicated account manager), is served, and changes the customer's satisfaction:
 
-- answered within ``quick_resolution_hours``: service recovery (satisfaction rises) and the
-  contact counts as a valued touch (resets the indifference clock);
+- answered within ``quick_resolution_hours``: the contact counts as a valued touch (resets the
+  indifference clock) and, for a product issue, service recovery raises satisfaction;
 - answered later: satisfaction falls with every hour waited beyond that;
 - not answered within ``abandon_after_hours``: the customer gives up; an issue stays unresolved
   for ``unresolved_days`` (raising the dissatisfaction hazard).
@@ -129,7 +129,8 @@ class ServiceDesk:
             return
         s = pop.satisfaction[row]
         if served and wait_h <= sv.quick_resolution_hours:
-            s = s + sv.recovery_gain
+            if kind == ISSUE:  # service recovery: a problem fixed fast restores satisfaction
+                s = s + sv.recovery_gain
             pop.last_valued_touch_day[row] = int(env.now)
         else:
             s = s - sv.wait_penalty_per_hour * max(0.0, wait_h - sv.quick_resolution_hours)
