@@ -41,6 +41,7 @@ def hazards(world: World, rows: np.ndarray, day: int) -> np.ndarray:
 
     - friends: × (1 + per_churned_tie × exposure)
     - competitor: × pressure(day) × tier multiplier × demotion multiplier (recently demoted)
+      × dormant wake-up multiplier (a lapsed customer contacted recently)
     - dissatisfaction: × exp(k × (reference − satisfaction)) × (1 + per_unresolved × open issues)
     - indifference: × stage multiplier × min(max, 1 + growth × max(0, days since valued touch −
       grace) / 30)
@@ -57,6 +58,9 @@ def hazards(world: World, rows: np.ndarray, day: int) -> np.ndarray:
     if c.competitor.demotion_multiplier != 1.0:
         recent = (day - pop.demoted_day[rows]) < c.competitor.demotion_memory_days
         comp = np.where(recent, comp * c.competitor.demotion_multiplier, comp)
+    wake = world.components.get("wakeup")
+    if wake is not None and wake[1] != 1.0:
+        comp = np.where(wake[0][rows], comp * wake[1], comp)
     h[:, _I["competitor"]] *= comp
     dis = c.dissatisfaction
     ref = sc.satisfaction.reference

@@ -80,6 +80,7 @@ class Population:
     period_points: np.ndarray
     tier: np.ndarray
     max_tier: np.ndarray
+    upgraded_day: np.ndarray
     demoted_day: np.ndarray
     last_reward_day: np.ndarray
     satisfaction: np.ndarray
@@ -372,6 +373,7 @@ def build_population(
         period_points=np.zeros(cap),
         tier=tier,
         max_tier=tier.copy(),
+        upgraded_day=np.full(cap, never, dtype=np.int32),
         demoted_day=np.full(cap, never, dtype=np.int32),
         last_reward_day=np.full(cap, never, dtype=np.int32),
         satisfaction=traits["satisfaction"],

@@ -44,8 +44,10 @@ def calendar_multiplier(world: World, day: int) -> float:
     return float(cache[day])
 
 
-def purchase_step(world: World, day: int) -> np.ndarray:
-    """Draw today's purchases for every present customer; book them; return the buyers' rows.
+def purchase_step(world: World, day: int) -> tuple[np.ndarray, np.ndarray]:
+    """Draw today's purchases for every present customer; book them.
+
+    Returns the buyers' rows and the amounts they spent.
 
     The daily purchase probability of customer *i* is ``1 - exp(-lambda_i * m_i)`` where
     ``lambda_i`` is the customer's rate (purchases per day, gamma across customers) and ``m_i``
@@ -58,7 +60,7 @@ def purchase_step(world: World, day: int) -> np.ndarray:
     u_spend = world.streams["spend"].random(pop.capacity)
     rows = world.present_rows()
     if rows.size == 0:
-        return rows
+        return rows, np.zeros(0)
     stage_mult = world.components.get("stage_purchase_multiplier")
     if stage_mult is None:
         stage_mult = np.array([sc.stages.purchase_multiplier.get(s, 1.0) for s in STAGES])
@@ -73,6 +75,7 @@ def purchase_step(world: World, day: int) -> np.ndarray:
     p = -np.expm1(-pop.purchase_rate[rows] * m)
     buy = u[rows] < p
     buyers = rows[buy]
+    amounts = np.zeros(0)
     if buyers.size:
         p_shape = world.components.get("spend_p")
         if p_shape is None:
@@ -81,7 +84,7 @@ def purchase_step(world: World, day: int) -> np.ndarray:
         shape = p_shape[pop.segment[buyers]]
         amounts = special.gammaincinv(shape, u_spend[buyers]) / pop.spend_nu[buyers]
         book_purchases(world, buyers, amounts, day)
-    return buyers
+    return buyers, amounts
 
 
 def book_purchases(world: World, rows: np.ndarray, amounts: np.ndarray, day: int) -> None:

@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["Streams"]
+__all__ = ["Streams", "counter_uniform"]
 
 
 class Streams:
@@ -46,3 +46,32 @@ class Streams:
             gen = np.random.Generator(np.random.PCG64(ss))
             self._gens[name] = gen
         return gen
+
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser: a bijective, well-mixed hash of 64-bit integers."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def counter_uniform(seed: int, stream: str, *keys: np.ndarray | int) -> np.ndarray:
+    """Uniform numbers in [0, 1) that depend only on (seed, stream, keys).
+
+    A counter-based generator: the number for customer *i* on day *d* (and any other keys) is
+    the same whatever else happened in the run, so two policies that send customer *i* a message
+    on day *d* on the same channel draw the same response luck (common random numbers for
+    sparse, policy-dependent events).
+    """
+    with np.errstate(over="ignore"):
+        h = _mix(np.uint64(seed) * _GOLD + np.uint64(zlib.crc32(stream.encode("utf-8"))))
+        for k in keys:
+            h = _mix(h ^ (np.asarray(k).astype(np.uint64) + _GOLD))
+    return (h >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)

@@ -113,7 +113,11 @@ def build_result(world: World, policy: Any = None) -> SimulationResult:
     daily["service_wait_hours_mean"] = svc["service_wait_hours_mean"].to_numpy()
     daily["service_abandoned"] = svc["service_abandoned"].to_numpy()
     daily["churned"] = daily[[f"churn_{c}" for c in CAUSES]].sum(axis=1)
-    daily["profit"] = daily["gross_margin"] - daily[list(COST_COLUMNS)].sum(axis=1)
+    daily["profit"] = (
+        daily["gross_margin"]
+        + log.column("membership_fees")
+        - daily[list(COST_COLUMNS)].sum(axis=1)
+    )
 
     n0 = pop.n_initial
     ever = world.present | (pop.churn_day >= 0)
@@ -168,7 +172,15 @@ def build_result(world: World, policy: Any = None) -> SimulationResult:
         "rewards_redeemed": int(log.total("rewards_redeemed")),
         "satisfaction_mean_end": float(daily["satisfaction_mean"].iloc[-1]) if end else 0.0,
     }
-    summary.update(world.components.get("summary_extra", {}))
+    contacts = world.components.get("contacts")
+    if contacts is not None:
+        summary["messages"] = contacts.summary()
+        summary["contact_cost_per_customer"] = costs["contact_cost"] / n_ever if n_ever else 0.0
+        summary["unsubscribe_rate"] = summary["messages"]["unsubscribe_rate"]
+        summary["complaint_rate"] = summary["messages"]["complaint_rate"]
+        summary["over_fatigue_share"] = summary["messages"]["fatigue"]["over_tolerance_share"]
+    summary["membership_fees"] = log.total("membership_fees")
+    summary["profit"] = summary["profit"] + summary["membership_fees"]
 
     rows = np.flatnonzero(ever)
 
@@ -215,5 +227,6 @@ def build_result(world: World, policy: Any = None) -> SimulationResult:
     result = SimulationResult(
         daily=daily, summary=summary, customers=customers, transactions=transactions
     )
-    result.extras.update(world.components.get("result_extras", {}))
+    if contacts is not None and contacts.msg_log is not None:
+        result.extras["messages"] = contacts.messages_frame()
     return result

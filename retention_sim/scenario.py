@@ -90,7 +90,7 @@ class Segment(_Strict):
     purchase_rate_per_year: GammaTrait
     spend: Spend
     frailty_shape: Positive | None = 2.0
-    fatigue_tolerance: GammaTrait = GammaTrait(mean=3.0, shape=4.0)
+    fatigue_tolerance: GammaTrait = GammaTrait(mean=8.0, shape=4.0)
     reward_sensitivity: GammaTrait = GammaTrait(mean=1.0, shape=4.0)
     discount_sensitivity: GammaTrait = GammaTrait(mean=1.0, shape=4.0)
     consent_multiplier: dict[ChannelName, Multiplier] = {}
@@ -248,6 +248,28 @@ class Channel(_Strict):
     fatigue_weight: NonNeg = 1.0
     fatigue_half_life_days: Positive = 7.0
     preference_weight: NonNeg = 1.0
+
+
+class Responses(_Strict):
+    """How customers respond to delivered messages (used by contact policies).
+
+    With ``r`` = total fatigue / the customer's tolerance:
+    open = open_rate × relevance × exp(−fatigue_open_sensitivity × r);
+    unsubscribe (and complaint) = base rate × (1 + fatigue_unsubscribe_sensitivity × r²).
+    """
+
+    fatigue_open_sensitivity: NonNeg = 0.5
+    fatigue_unsubscribe_sensitivity: NonNeg = 1.0
+    click_purchase_lift: Annotated[float, Field(ge=0.0, le=100.0)] = 1.0
+    click_lift_days: Days = 7
+    offer_purchase_lift: Annotated[float, Field(ge=0.0, le=100.0)] = 4.0
+    birthday_relevance: Annotated[float, Field(gt=0.0, le=20.0)] = 3.0
+    info_valued_on: Literal["open", "click"] = "open"
+    reward_satisfaction_gain: Probability = 0.03
+    complaint_satisfaction_drop: Probability = 0.05
+    dormant_wakeup_multiplier: Multiplier = 1.5
+    dormant_wakeup_days: Days = 30
+    rfm_refresh_days: Annotated[int, Field(ge=1, le=3650)] = 30
 
 
 # ----------------------------------------------------------------------------- loyalty
@@ -411,6 +433,7 @@ class Scenario(_Strict):
     churn: Churn = Churn()
     social: Social = Social()
     channels: dict[ChannelName, Channel] = _DEFAULT_CHANNELS
+    responses: Responses = Responses()
     loyalty: Loyalty = Loyalty()
     satisfaction: Satisfaction = Satisfaction()
     service: Service = Service()

@@ -138,7 +138,9 @@ def daily_process(world: World, contacts: Any = None):
         world.competitor_pressure = competition.scheduled_pressure(world, day)
         if contacts is not None:
             contacts.before_purchases(day)
-        purchase_step(world, day)
+        buyers, amounts = purchase_step(world, day)
+        if contacts is not None:
+            contacts.after_purchases(day, buyers, amounts)
         desk.demand_step(day)
         desk.book_costs()
         if contacts is not None:
