@@ -44,7 +44,8 @@ def hazards(world: World, rows: np.ndarray, day: int) -> np.ndarray:
       × dormant wake-up multiplier (a lapsed customer contacted recently)
     - dissatisfaction: × exp(k × (reference − satisfaction)) × (1 + per_unresolved × open issues)
     - indifference: × stage multiplier × min(max, 1 + growth × max(0, days since valued touch −
-      grace) / 30)
+      grace) / 30); the ``new`` stage's multiplier stops once the customer is onboarded (their
+      first valued touch from a contact)
     - annoyance: h × max(0, total fatigue / tolerance − 1)
     """
     pop = world.pop
@@ -75,7 +76,10 @@ def hazards(world: World, rows: np.ndarray, day: int) -> np.ndarray:
         ind.max_multiplier,
         1.0 + ind.growth_per_30_days * np.maximum(0.0, clock - ind.grace_days) / 30.0,
     )
-    h[:, _I["indifference"]] *= t["indiff_stage"][pop.stage[rows]] * grow
+    stage_m = t["indiff_stage"][pop.stage[rows]]
+    # onboarding: a new customer's extra indifference hazard ends with their first valued touch
+    stage_m = np.where(pop.onboarded[rows] & (pop.stage[rows] == Stage.NEW), 1.0, stage_m)
+    h[:, _I["indifference"]] *= stage_m * grow
     ann = c.annoyance.annual_probability_per_excess
     if ann > 0:
         excess = np.maximum(0.0, pop.fatigue[rows].sum(axis=1) / pop.fatigue_tolerance[rows] - 1.0)

@@ -445,11 +445,11 @@ class ContactEngine:
         period = day // loy.qualification_window_days
         notified = self.tier_notified[i]
         parts = []
-        if "reached" in c.on:
+        if "reached" in c.notify_on:
             hit = rows[(pop.upgraded_day[rows] == day) & (notified[rows, 1] != period)]
             notified[hit, 1] = period
             parts.append(hit)
-        if "near" in c.on:
+        if "near" in c.notify_on:
             nxt = th[pop.tier[rows].astype(np.int64) + 1]
             near = (pop.period_points[rows] >= c.near_share * nxt) & (pop.period_points[rows] < nxt)
             hit = rows[near & (notified[rows, 0] != period)]
@@ -589,6 +589,7 @@ class ContactEngine:
         valued = clicked if (content == "info" and r.info_valued_on == "click") else opened
         vr = rows[valued]
         pop.last_valued_touch_day[vr] = day
+        pop.onboarded[vr] = True
         self.click_until[rows[clicked]] = day + r.click_lift_days
         lapsed = pop.stage[rows] == Stage.LAPSED
         if lapsed.any():

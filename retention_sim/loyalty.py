@@ -67,22 +67,28 @@ def tier_review_process(world: World):
     """
     loy = world.scenario.loyalty
     pop = world.pop
+    # reviews run at the end of each window's last day (after that day's step)
+    yield world.env.timeout(loy.qualification_window_days - 0.5)
     while True:
+        if loy.enabled:
+            _review(world, int(world.env.now))
         yield world.env.timeout(loy.qualification_window_days)
-        if not loy.enabled:
-            continue
-        day = int(round(world.env.now))
-        rows = world.present_rows()
-        earned_tier = (
-            np.searchsorted(_thresholds(world), pop.period_points[rows], side="right") - 1
-        ).astype(np.int8)
-        down = earned_tier < pop.tier[rows]
-        if down.any():
-            r = rows[down]
-            pop.tier[r] = earned_tier[down]
-            pop.demoted_day[r] = day
-            world.log.add_on(day, "tier_demotions", float(down.sum()))
-        pop.period_points[:] = 0.0
+
+
+def _review(world: World, day: int) -> None:
+    pop = world.pop
+    rows = world.present_rows()
+    earned_tier = (
+        np.searchsorted(_thresholds(world), pop.period_points[rows], side="right") - 1
+    ).astype(np.int8)
+    down = earned_tier < pop.tier[rows]
+    if down.any():
+        r = rows[down]
+        pop.tier[r] = earned_tier[down]
+        pop.demoted_day[r] = day
+        world.log.add_on(day, "tier_demotions", float(down.sum()))
+    pop.period_points[:] = 0.0
+    world.log.add_on(day, "tier_reviews", 1.0)
 
 
 def reward_multiplier(world: World, rows: np.ndarray, day: int) -> np.ndarray:

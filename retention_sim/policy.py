@@ -181,7 +181,7 @@ class Campaign(_Strict):
     - ``notification`` / ``notification_with_offer`` / ``proactive_call``: ``cadence``;
     - ``birthday``: ``days_before``;
     - ``thank_you``: ``delay_days`` after each purchase;
-    - ``tier_up``: ``on`` (``near`` the next tier, or ``reached`` it), ``near_share``;
+    - ``tier_up``: ``notify_on`` (``near`` the next tier, or ``reached`` it), ``near_share``;
     - ``win_back``: ``after_days`` without purchase, optionally ``repeat_every_days``;
     - ``journey``: ``start`` (``new_customer`` or ``lapsed``) and ``steps``.
     """
@@ -197,7 +197,7 @@ class Campaign(_Strict):
     cadence: Cadence | None = None
     days_before: Annotated[int, Field(ge=0, le=60)] = 0
     delay_days: Annotated[int, Field(ge=0, le=365)] = 1
-    on: list[Literal["near", "reached"]] = ["near", "reached"]
+    notify_on: list[Literal["near", "reached"]] = ["near", "reached"]
     near_share: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.8
     after_days: Annotated[int, Field(ge=1, le=3650)] = 90
     repeat_every_days: Annotated[int, Field(ge=1, le=3650)] | None = None

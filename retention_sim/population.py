@@ -95,6 +95,7 @@ class Population:
     fatigue: np.ndarray
     unsubscribed: np.ndarray
     has_account_manager: np.ndarray
+    onboarded: np.ndarray
     pv_contribution: np.ndarray
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -388,6 +389,7 @@ def build_population(
         fatigue=np.zeros((cap, len(CHANNELS)), dtype=np.float64),
         unsubscribed=np.zeros((cap, len(CHANNELS)), dtype=bool),
         has_account_manager=am,
+        onboarded=np.concatenate([np.ones(n0, dtype=bool), np.zeros(n_arr, dtype=bool)]),
         pv_contribution=np.zeros(cap),
     )
     pop.extra["arrival_first_spend"] = arr_first_spend

@@ -11,6 +11,6 @@ def drift(world: World) -> None:
     """Move satisfaction a day's share of the way back to the reference (exponential, half-life)."""
     sat = world.scenario.satisfaction
     keep = 0.5 ** (1.0 / sat.recovery_half_life_days)
+    rows = world.present_rows()  # customers not yet arrived keep their drawn satisfaction
     s = world.pop.satisfaction
-    s *= keep
-    s += (1.0 - keep) * sat.reference
+    s[rows] = s[rows] * keep + (1.0 - keep) * sat.reference

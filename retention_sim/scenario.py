@@ -97,7 +97,9 @@ class Segment(_Strict):
 
 
 class Tenure(_Strict):
-    """Tenure of the starting base: exponential with this mean, truncated at ``max_years``.
+    """Tenure of customers *when acquired into the history*: exponential with this mean,
+    truncated at ``max_years``; the day-0 base is the survivors of that history, so its mean
+    tenure is shorter (the frailer, longer-ago customers have left).
 
     ``mean_years: 0`` makes the starting base a cohort acquired on day 0.
     """

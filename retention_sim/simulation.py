@@ -91,6 +91,7 @@ def _arrive(world: World, day: int) -> np.ndarray:
     pop = world.pop
     world.present[rows] = True
     pop.stage[rows] = Stage.NEW
+    pop.exposure[rows] = 0.0  # ties who left before this customer arrived do not count
     first = pop.extra["arrival_first_spend"][rows - pop.n_initial]
     # the first purchase is the arrival itself: book it like any other purchase
     pop.n_purchases[rows] -= 1
