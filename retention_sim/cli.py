@@ -61,13 +61,17 @@ def format_summary(summary: dict[str, Any]) -> str:
     churned = summary["churned"] or 1
     for cause, n in summary["churn_by_cause"].items():
         lines.append(f"  {cause:<16}{n:>8,}  {n / churned:6.1%}")
-    for key in ("messages", "contacts"):
-        if key in summary and isinstance(summary[key], dict) and "delivered" in summary[key]:
-            m = summary[key]
-            lines.append(
-                f"messages delivered {m['delivered']:,}  refused {m.get('refused', 0):,}  "
-                f"unsubscribes {m.get('unsubscribes', 0):,}  complaints {m.get('complaints', 0):,}"
-            )
+    m = summary.get("messages")
+    if m:
+        lines.append(
+            f"messages delivered {m['delivered']:,}  opened {m['open_rate']:.1%}  clicked "
+            f"{m['click_rate']:.1%}  unsubscribes {m['unsubscribes']:,}  complaints "
+            f"{m['complaints']:,}  contact cost {_format_money(summary['contact_cost'])} {cur}"
+        )
+        refused = ", ".join(f"{k} {v:,}" for k, v in m["refused"].items() if v)
+        lines.append(
+            f"messages refused {m['refused_total']:,}" + (f" ({refused})" if refused else "")
+        )
     sv = summary.get("service", {})
     if sv.get("requests"):
         lines.append(

@@ -66,7 +66,6 @@ def tier_review_process(world: World):
     The window's points then restart from zero.
     """
     loy = world.scenario.loyalty
-    pop = world.pop
     # reviews run at the end of each window's last day (after that day's step)
     yield world.env.timeout(loy.qualification_window_days - 0.5)
     while True:
