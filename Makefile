@@ -21,7 +21,7 @@ test-fast: venv
 	$(PY) -m pytest -q -m "not slow"
 
 report: venv
-	$(VENV)/bin/retention-sim run params/scenarios/default.yaml --out reports/default
+	$(VENV)/bin/retention-sim run params/scenarios/default.yaml --policy params/policies/bau_default.yaml --out reports/default
 
 lint: venv
 	$(VENV)/bin/ruff check retention_sim tests benchmarks
