@@ -25,6 +25,7 @@ import pandas as pd
 from .metrics import EventLog
 from .policy import Audience, Campaign, Offer, Policy
 from .random_streams import counter_uniform
+from .reactivation import reachable_churned, reactivate
 from .rfm import SEGMENT_CODES, rfm_scores, rfm_segments, vip_mask
 from .stages import own_cycle_days
 from .vocabulary import CHANNELS, STAGES, WEEKDAYS, Stage
@@ -158,6 +159,10 @@ class ContactEngine:
         }
         self.due: dict[int, list[tuple[int, int, int]]] = {}  # day → [(campaign, step, row)]
         self.fires = [self._schedule(c) for c in self.campaigns]
+        if policy.programmes.referral is not None:
+            from .referral import ReferralPool
+
+            world.components["referral_pool"] = ReferralPool(world)
         # membership programme
         self.members = np.zeros(n, dtype=bool)
         self.member_since = np.full(n, _NEVER, dtype=np.int32)
@@ -378,11 +383,14 @@ class ContactEngine:
             elif t == "thank_you":
                 cand = rows[(day - pop.last_purchase_day[rows]) == c.delay_days]
             elif t == "win_back":
-                since = day - pop.last_purchase_day[rows] - c.after_days
+                pool = rows
+                if c.audience.stages is not None and "churned" in c.audience.stages:
+                    pool = np.concatenate([rows, reachable_churned(w)])
+                since = day - pop.last_purchase_day[pool] - c.after_days
                 ok = since == 0
                 if c.repeat_every_days:
                     ok = (since >= 0) & (since % c.repeat_every_days == 0)
-                cand = rows[ok]
+                cand = pool[ok]
             elif t == "birthday":
                 target = (doy + c.days_before) % 365
                 cand = rows[pop.birthday_doy[rows] == target]
@@ -600,6 +608,14 @@ class ContactEngine:
             pop.satisfaction[vr] = np.minimum(
                 1.0, pop.satisfaction[vr] + r.reward_satisfaction_gain
             )
+        gone = vr[pop.stage[vr] == Stage.CHURNED]
+        if gone.size:  # a churned customer who values a win-back message may come back
+            disc = offer.discount if offer is not None else 0.0
+            p = r.churned_reactivation * (
+                1.0 + r.offer_purchase_lift * pop.discount_sensitivity[gone] * disc
+            )
+            back = gone[counter_uniform(self.seed, "reactivation", gone, day) < np.clip(p, 0, 1)]
+            reactivate(w, back, day)
         if c.type == "proactive_call":
             desk = w.components["service_desk"]
             for row in rows[opened].tolist():
@@ -719,6 +735,10 @@ class ContactEngine:
         if activated:
             self.world.log.add("referrals", float(activated))
             self.world.log.add("reward_cost", ref.reward_value * activated)
+            giver = referrers[:activated]
+            self.world.pop.last_valued_touch_day[giver] = (
+                day  # a thank-you reward is a valued touch
+            )
 
     # ------------------------------------------------------------------ results
     def summary(self) -> dict:

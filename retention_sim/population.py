@@ -224,6 +224,7 @@ def build_population(
     n_initial: int,
     arrivals_per_day: float,
     horizon_days: int,
+    n_reserve: int = 0,
 ) -> Population:
     """Create the starting base and every arrival of the horizon.
 
@@ -239,6 +240,9 @@ def build_population(
         Mean number of new customers per day (Poisson).
     horizon_days
         Length of the simulation in days.
+    n_reserve
+        Extra rows that can arrive only through referrals (drawn from their own stream and
+        placed last, so the base and the ordinary arrivals are the same whatever the reserve).
 
     Returns
     -------
@@ -317,6 +321,15 @@ def build_population(
         p_arr = p_spend[arr["segment"]]
         arr_first_spend = arng.gamma(p_arr, 1.0 / arr["spend_nu"])
 
+    if n_reserve > 0:
+        rrng = streams["referral_pool"]
+        res = _draw_traits(scenario, rrng, n_reserve)
+        res_spend = rrng.gamma(p_spend[res["segment"]], 1.0 / res["spend_nu"])
+        arr = _concat([arr, res])
+        arr_day = np.concatenate([arr_day, np.full(n_reserve, horizon_days)])
+        arr_first_spend = np.concatenate([arr_first_spend, res_spend])
+        n_arr += n_reserve
+
     traits = _concat([base, arr]) if n_arr or n0 else base
     cap = n0 + n_arr
 
@@ -393,6 +406,7 @@ def build_population(
         pv_contribution=np.zeros(cap),
     )
     pop.extra["arrival_first_spend"] = arr_first_spend
+    pop.extra["reserve_start"] = np.array(cap - max(n_reserve, 0))
     return pop
 
 

@@ -165,6 +165,7 @@ def build_result(world: World, policy: Any = None) -> SimulationResult:
             for i in range(len(STAGES))
         },
         "won_back": int(log.total("won_back")),
+        "reactivated": int(log.total("reactivated")),
         "product_issues": int(log.total("product_issues")),
         "service": svc_stats,
         "tier_upgrades": int(log.total("tier_upgrades")),

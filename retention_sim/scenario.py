@@ -272,6 +272,7 @@ class Responses(_Strict):
     dormant_wakeup_multiplier: Multiplier = 1.5
     dormant_wakeup_days: Days = 30
     rfm_refresh_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    churned_reactivation: Probability = 0.05
 
 
 # ----------------------------------------------------------------------------- loyalty

@@ -13,18 +13,18 @@ from typing import Any
 import numpy as np
 import simpy
 
-from . import competition, satisfaction, social
+from . import arrivals, competition, satisfaction, social
 from .churn import churn_step
 from .loyalty import tier_review_process
 from .metrics import DailyLog, EventLog
 from .population import build_population
-from .purchases import book_purchases, purchase_step
+from .purchases import purchase_step
 from .random_streams import Streams
 from .result import SimulationResult, build_result
 from .scenario import Scenario
 from .service_desk import ServiceDesk
 from .stages import classify, stage_step
-from .vocabulary import STAGES, Stage
+from .vocabulary import STAGES
 from .world import World
 
 __all__ = ["simulate", "build_world", "run_world"]
@@ -36,8 +36,12 @@ def build_world(
     seed: int = 0,
     customers: int | None = None,
     days: int | None = None,
+    reserve: int = 0,
 ) -> World:
-    """Create the environment, the population and the logs for one run (nothing runs yet)."""
+    """Create the environment, the population and the logs for one run (nothing runs yet).
+
+    ``reserve`` rows are drawn for customers who can arrive only through referrals.
+    """
     if customers is not None and customers < 0:
         raise ValueError("customers must be non-negative")
     if days is not None and days < 1:
@@ -50,7 +54,12 @@ def build_world(
     arrivals = pop_cfg.arrivals_per_day * scale
     streams = Streams(seed)
     pop = build_population(
-        scenario, streams, n_initial=n0, arrivals_per_day=arrivals, horizon_days=horizon
+        scenario,
+        streams,
+        n_initial=n0,
+        arrivals_per_day=arrivals,
+        horizon_days=horizon,
+        n_reserve=reserve,
     )
     arr_days = pop.acquired_day[n0:]
     index = np.concatenate(
@@ -83,24 +92,9 @@ def build_world(
     return world
 
 
-def _arrive(world: World, day: int) -> np.ndarray:
+def _arrive(world: World, day: int) -> None:
     lo, hi = world.arrivals_index[day], world.arrivals_index[day + 1]
-    rows = np.arange(lo, hi)
-    if rows.size == 0:
-        return rows
-    pop = world.pop
-    world.present[rows] = True
-    pop.stage[rows] = Stage.NEW
-    pop.exposure[rows] = 0.0  # ties who left before this customer arrived do not count
-    first = pop.extra["arrival_first_spend"][rows - pop.n_initial]
-    # the first purchase is the arrival itself: book it like any other purchase
-    pop.n_purchases[rows] -= 1
-    book_purchases(world, rows, first, day)
-    world.log.add("arrivals", float(rows.size))
-    cost = world.scenario.economics.acquisition_cost
-    if cost:
-        world.log.add("acquisition_cost", cost * rows.size)
-    return rows
+    arrivals.activate(world, np.arange(lo, hi), day)
 
 
 def _record(world: World, day: int) -> None:
@@ -196,7 +190,12 @@ def simulate(
     SimulationResult
         ``.daily``, ``.summary``, ``.customers`` and ``.transactions``.
     """
-    world = build_world(scenario, seed=seed, customers=customers, days=days)
+    reserve = 0
+    if policy is not None and policy.programmes.referral is not None:
+        from .referral import reserve_size
+
+        reserve = reserve_size(scenario, policy, customers=customers, days=days)
+    world = build_world(scenario, seed=seed, customers=customers, days=days, reserve=reserve)
     contacts = None
     if policy is not None:
         from .contacts import ContactEngine

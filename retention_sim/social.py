@@ -18,8 +18,11 @@ def decay_exposure(world: World) -> None:
 
 def spread_churn(world: World, churned_rows: np.ndarray) -> None:
     """Each tie of a customer who just churned gains one unit of exposure."""
-    if churned_rows.size == 0 or world.pop.tie_indices.size == 0:
+    if churned_rows.size == 0:
         return
     nbrs = gather_ties(world.pop, churned_rows)
+    referral = world.components.get("referral_ties")
+    if referral is not None:
+        nbrs = np.concatenate([nbrs, referral.ties_of(churned_rows)])
     if nbrs.size:
         np.add.at(world.pop.exposure, nbrs, 1.0)

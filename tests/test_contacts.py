@@ -191,3 +191,71 @@ def test_policy_presets_run(default_scenario):
         s = simulate(default_scenario, pol, seed=1, customers=500, days=60).summary
         assert s["policy"] == name
         assert (s["messages"]["delivered"] > 0) == (name != "no_contact")
+
+
+def test_referrals_arrive_tied_and_leave_the_rest_of_the_base_unchanged(default_scenario):
+    ref = policy_from_dict(
+        {
+            "name": "ref",
+            "programmes": {"referral": {"reward_value": 50_000, "referrals_per_year": 0.5}},
+        },
+        scenario=default_scenario,
+    )
+    none = policy_from_dict({"name": "none"}, scenario=default_scenario)
+    a = simulate(default_scenario, ref, seed=6, customers=2000, days=180)
+    b = simulate(default_scenario, none, seed=6, customers=2000, days=180)
+    referrals = int(a.daily["referrals"].sum())
+    assert referrals > 100
+    assert a.summary["customers_acquired"] == b.summary["customers_acquired"] + referrals
+    assert np.isclose(
+        a.summary["reward_cost"] - b.summary["reward_cost"], 50_000 * referrals, rtol=0.05
+    )
+    n0 = a.summary["customers_start"]
+    cols = ["customer_id", "segment", "acquired_date"]
+    assert a.customers[cols].head(n0).equals(b.customers[cols].head(n0))
+
+
+def test_membership_fees_renewals_and_member_discounts(default_scenario):
+    pol = policy_from_dict(
+        {
+            "name": "m",
+            "programmes": {
+                "membership": {"fee_per_year": 100_000, "join_share": 0.3, "discount": 0.05}
+            },
+        },
+        scenario=default_scenario,
+    )
+    r = simulate(default_scenario, pol, seed=2, customers=2000, days=400)
+    joined = r.daily["members_joined"].sum()
+    assert joined > 0 and r.summary["discount_cost"] > 0
+    lapsed = r.daily["membership_lapsed"].sum()
+    assert 0 < lapsed < joined  # some renew at day 365, not all
+    renewals = joined - lapsed - (joined - r.summary["messages"]["members_end"] - lapsed)
+    assert r.summary["membership_fees"] >= 100_000 * (joined + max(renewals, 0)) * 0.99
+
+
+def test_churned_customers_can_be_won_back(default_scenario):
+    pol = policy_from_dict(
+        {
+            "name": "wb",
+            "campaigns": [
+                {
+                    "name": "wb",
+                    "type": "win_back",
+                    "channel": "email",
+                    "after_days": 200,
+                    "repeat_every_days": 30,
+                    "audience": {"stages": ["lapsed", "churned"]},
+                    "offer": {"discount": 0.2},
+                }
+            ],
+        },
+        scenario=default_scenario,
+    )
+    r = simulate(default_scenario, pol, seed=1, customers=5000)
+    s = r.summary
+    assert s["reactivated"] > 0
+    assert s["stage_transitions"]["churned"]["won_back"] == s["reactivated"]
+    assert s["customers_start"] + s["customers_acquired"] + s["reactivated"] == (
+        s["customers_end"] + s["churned"]
+    )

@@ -25,7 +25,10 @@ def test_same_seed_is_bit_identical_and_other_seeds_differ(default_scenario, tmp
 def test_customers_are_conserved(default_scenario):
     r = simulate(default_scenario, seed=2, customers=3000)
     s = r.summary
-    assert s["customers_start"] + s["customers_acquired"] == s["customers_end"] + s["churned"]
+    assert (
+        s["customers_start"] + s["customers_acquired"] + s["reactivated"]
+        == s["customers_end"] + s["churned"]
+    )
     d = r.daily
     live = [f"customers_{x}" for x in STAGES if x != "churned"]
     assert (d[live].sum(axis=1) == d["customers"]).all()
