@@ -34,10 +34,23 @@ def _tables(world: World) -> dict[str, np.ndarray]:
     return t
 
 
-def hazards(world: World, rows: np.ndarray, day: int) -> np.ndarray:
-    """Daily hazard of each cause for ``rows`` (shape ``rows × causes``).
+def _prepare(world: World) -> np.ndarray:
+    """Make the per-cause arrays column-contiguous and return a reusable hazard buffer."""
+    buf = world.components.get("hazard_buffer")
+    if buf is None:
+        pop = world.pop
+        pop.base_hazard = np.asfortranarray(pop.base_hazard)
+        pop.cum_hazard = np.asfortranarray(pop.cum_hazard)
+        pop.churn_threshold = np.asfortranarray(pop.churn_threshold)
+        buf = np.zeros(pop.base_hazard.shape, order="F")
+        world.components["hazard_buffer"] = buf
+    return buf
 
-    Modifiers (see ``docs/model.md``):
+
+def hazards(world: World, day: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Daily hazard of each cause for every row (zero for rows not in the base).
+
+    Returns an array of shape ``capacity × causes``. Modifiers (see ``docs/model.md``):
 
     - friends: × (1 + per_churned_tie × exposure)
     - competitor: × pressure(day) × tier multiplier × demotion multiplier (recently demoted)
@@ -52,39 +65,40 @@ def hazards(world: World, rows: np.ndarray, day: int) -> np.ndarray:
     sc = world.scenario
     c = sc.churn.causes
     t = _tables(world)
-    h = pop.base_hazard[rows].copy()
+    h = _prepare(world) if out is None else out
+    np.multiply(pop.base_hazard, world.present[:, None], out=h)
     if c.friends.per_churned_tie:
-        h[:, _I["friends"]] *= 1.0 + c.friends.per_churned_tie * pop.exposure[rows]
-    comp = world.competitor_pressure * t["tier"][pop.tier[rows]]
+        h[:, _I["friends"]] *= 1.0 + c.friends.per_churned_tie * pop.exposure
+    comp = world.competitor_pressure * t["tier"][pop.tier]
     if c.competitor.demotion_multiplier != 1.0:
-        recent = (day - pop.demoted_day[rows]) < c.competitor.demotion_memory_days
-        comp = np.where(recent, comp * c.competitor.demotion_multiplier, comp)
+        recent = (day - pop.demoted_day) < c.competitor.demotion_memory_days
+        comp[recent] *= c.competitor.demotion_multiplier
     wake = world.components.get("wakeup")
     if wake is not None and wake[1] != 1.0:
-        comp = np.where(wake[0][rows], comp * wake[1], comp)
+        comp[wake[0]] *= wake[1]
     h[:, _I["competitor"]] *= comp
     dis = c.dissatisfaction
     ref = sc.satisfaction.reference
-    h[:, _I["dissatisfaction"]] *= np.exp(
-        dis.satisfaction_sensitivity * (ref - pop.satisfaction[rows])
-    )
+    m = np.exp(dis.satisfaction_sensitivity * (ref - pop.satisfaction))
     if dis.per_unresolved_issue:
-        h[:, _I["dissatisfaction"]] *= 1.0 + dis.per_unresolved_issue * pop.unresolved[rows]
+        m *= 1.0 + dis.per_unresolved_issue * pop.unresolved
+    h[:, _I["dissatisfaction"]] *= m
     ind = c.indifference
-    clock = day - pop.last_valued_touch_day[rows]
+    clock = (day - pop.last_valued_touch_day).astype(np.float64)
     grow = np.minimum(
         ind.max_multiplier,
         1.0 + ind.growth_per_30_days * np.maximum(0.0, clock - ind.grace_days) / 30.0,
     )
-    stage_m = t["indiff_stage"][pop.stage[rows]]
+    stage_m = t["indiff_stage"][pop.stage]
     # onboarding: a new customer's extra indifference hazard ends with their first valued touch
-    stage_m = np.where(pop.onboarded[rows] & (pop.stage[rows] == Stage.NEW), 1.0, stage_m)
+    stage_m[pop.onboarded & (pop.stage == Stage.NEW)] = 1.0
     h[:, _I["indifference"]] *= stage_m * grow
     ann = c.annoyance.annual_probability_per_excess
-    if ann > 0:
-        excess = np.maximum(0.0, pop.fatigue[rows].sum(axis=1) / pop.fatigue_tolerance[rows] - 1.0)
-        base = -np.log1p(-ann) / 365.0
-        f = pop.frailty[rows] if c.annoyance.frailty else 1.0
+    ftot = world.components.get("fatigue_total")
+    if ann > 0 and ftot is not None:  # no contact policy: no fatigue, no annoyance
+        excess = np.maximum(0.0, ftot / pop.fatigue_tolerance - 1.0)
+        base = -np.log1p(-ann) / 365.0 * world.present
+        f = pop.frailty if c.annoyance.frailty else 1.0
         h[:, _I["annoyance"]] = base * excess * f
     return h
 
@@ -96,24 +110,26 @@ def churn_step(world: World, day: int) -> np.ndarray:
     ``churn_cause`` set, and their ties gain exposure (social contagion).
     """
     pop = world.pop
-    rows = world.present_rows()
-    if rows.size == 0:
-        return rows
-    h = hazards(world, rows, day)
-    before = pop.cum_hazard[rows]
-    after = before + h
-    pop.cum_hazard[rows] = after
-    thr = pop.churn_threshold[rows]
-    crossed = after >= thr
-    any_c = crossed.any(axis=1)
-    if not any_c.any():
-        return rows[:0]
-    sub = np.flatnonzero(any_c)
+    if not world.present.any():
+        return np.zeros(0, dtype=np.int64)
+    h = hazards(world, day)
+    cum = pop.cum_hazard
+    cum += h
+    thr = pop.churn_threshold
+    crossed = cum[:, 0] >= thr[:, 0]
+    for k in range(1, len(CAUSES)):
+        crossed |= cum[:, k] >= thr[:, k]
+    crossed &= world.present
+    gone = np.flatnonzero(crossed)
+    if gone.size == 0:
+        return gone
+    hs = h[gone]
+    after = cum[gone]
+    before = after - hs
     with np.errstate(divide="ignore", invalid="ignore"):
-        frac = (thr[sub] - before[sub]) / h[sub]
-    frac = np.where(crossed[sub], frac, np.inf)
+        frac = (thr[gone] - before) / hs
+    frac = np.where(after >= thr[gone], frac, np.inf)
     cause = np.argmin(frac, axis=1).astype(np.int8)
-    gone = rows[sub]
     pop.churn_day[gone] = day
     pop.churn_cause[gone] = cause
     world.set_stage(gone, Stage.CHURNED)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .metrics import EventLog
 from .policy import Audience, Campaign, Offer, Policy
-from .random_streams import counter_uniform
+from .random_streams import counter_uniform, counter_uniforms
 from .reactivation import reachable_churned, reactivate
 from .rfm import SEGMENT_CODES, rfm_scores, rfm_segments, vip_mask
 from .stages import own_cycle_days
@@ -88,9 +88,10 @@ class _CapCounter:
             b[:] = 0
 
     def add(self, day: int, rows: np.ndarray) -> None:
-        np.add.at(self.count, rows, 1)
+        """Count one message for each of ``rows`` (unique within one send)."""
+        self.count[rows] += 1
         if self.buckets is not None:
-            np.add.at(self.buckets[day % self.window], rows, 1)
+            self.buckets[day % self.window][rows] += 1
 
 
 class ContactEngine:
@@ -122,7 +123,7 @@ class ContactEngine:
             for cap in g.caps
         ]
         self.last_sent = np.full((n, len(CHANNELS)), _NEVER, dtype=np.int32)
-        self.sent_today = np.zeros((n, len(CHANNELS)), dtype=np.int16)
+        self.sent_count = np.zeros((n, len(CHANNELS)), dtype=np.int16)  # sends on last_sent day
         chans = [sc.channels.get(c) for c in CHANNELS]
         self.cost = np.array([c.cost_per_message if c else 0.0 for c in chans])
         self.open_rate = np.array([c.open_rate if c else 0.0 for c in chans])
@@ -265,7 +266,6 @@ class ContactEngine:
         pop.fatigue *= self.fatigue_keep
         for _, _, counter in self.caps:
             counter.new_day(day)
-        self.sent_today[:] = 0
         r = self.resp
         boost = np.ones(self.n)
         active = self.offer_until >= day
@@ -310,13 +310,12 @@ class ContactEngine:
     def contact_step(self, day: int) -> None:
         """Collect today's sends, apply guardrails in priority order, deliver, draw responses."""
         w = self.world
-        rows_present = w.present_rows()
         if self.budget is not None:
             date = w.scenario.calendar.start + dt.timedelta(days=day)
             month = date.year * 12 + date.month
             if month != self.budget_month:
                 self.budget_month, self.budget_spent = month, 0.0
-        sends = self._collect(day, rows_present)
+        sends = self._collect(day)
         by_campaign: dict[int, list[_Send]] = {}
         for s in sends:
             by_campaign.setdefault(s.campaign, []).append(s)
@@ -324,20 +323,25 @@ class ContactEngine:
             for s in by_campaign.get(c_idx, []):
                 self._send(day, s)
         self._membership_renewals(day)
-        self._referrals(day, rows_present)
+        if self.policy.programmes.referral is not None:
+            self._referrals(day, w.present_rows())
         pop = w.pop
-        if rows_present.size:
-            ftot = pop.fatigue[rows_present].sum(axis=1)
-            w.log.set("fatigue_mean", float(ftot.mean()))
+        ftot = pop.fatigue.sum(axis=1)
+        w.components["fatigue_total"] = ftot  # reused by the annoyance hazard today
+        n = int(w.present.sum())
+        if n:
+            w.log.set("fatigue_mean", float(ftot @ w.present) / n)
             w.log.set(
                 "over_tolerance_share",
-                float((ftot > pop.fatigue_tolerance[rows_present]).mean()),
+                float(np.count_nonzero((ftot > pop.fatigue_tolerance) & w.present)) / n,
             )
 
     # ------------------------------------------------------------------ collecting sends
-    def _audience(self, a: Audience, rows: np.ndarray, day: int) -> np.ndarray:
+    def _audience(self, a: Audience, rows: np.ndarray | slice, day: int) -> np.ndarray:
+        """Which of ``rows`` (or, with ``slice(None)``, of all rows) pass the audience."""
         pop = self.world.pop
-        m = np.ones(rows.size, dtype=bool)
+        size = pop.capacity if isinstance(rows, slice) else rows.size
+        m = np.ones(size, dtype=bool)
         if a.stages is not None:
             codes = [STAGES.index(s) for s in a.stages]
             m &= np.isin(pop.stage[rows], codes)
@@ -366,67 +370,86 @@ class ContactEngine:
             m &= self.members[rows]
         return m
 
-    def _collect(self, day: int, rows: np.ndarray) -> list[_Send]:
+    def _audience_full(self, a: Audience, day: int) -> np.ndarray:
+        """The audience as a mask over every row (present or not)."""
+        return self._audience(a, slice(None), day)
+
+    def _collect(self, day: int) -> list[_Send]:
         w = self.world
         pop = w.pop
+        pres = w.present
         out: list[_Send] = []
         date = w.scenario.calendar.start + dt.timedelta(days=day)
         doy = min(date.timetuple().tm_yday - 1, 364)
+        recency = None
         for i, c in enumerate(self.campaigns):
-            if rows.size == 0:
-                break
             t = c.type
+            small = True  # candidates are few: filter the audience on them only
             if self.fires[i] is not None:
                 if not self.fires[i][day]:
                     continue
-                cand = rows
+                mask = pres & self._audience_full(c.audience, day)
+                small = False
             elif t == "thank_you":
-                cand = rows[(day - pop.last_purchase_day[rows]) == c.delay_days]
+                mask = pres & (pop.last_purchase_day == day - c.delay_days)
             elif t == "win_back":
-                pool = rows
+                base = pres
                 if c.audience.stages is not None and "churned" in c.audience.stages:
-                    pool = np.concatenate([rows, reachable_churned(w)])
-                since = day - pop.last_purchase_day[pool] - c.after_days
-                ok = since == 0
+                    base = pres.copy()
+                    base[reachable_churned(w)] = True
+                if recency is None:
+                    recency = day - pop.last_purchase_day
+                since = recency - c.after_days
                 if c.repeat_every_days:
-                    ok = (since >= 0) & (since % c.repeat_every_days == 0)
-                cand = pool[ok]
+                    mask = base & (since >= 0) & (since % c.repeat_every_days == 0)
+                else:
+                    mask = base & (since == 0)
             elif t == "birthday":
-                target = (doy + c.days_before) % 365
-                cand = rows[pop.birthday_doy[rows] == target]
+                mask = pres & (pop.birthday_doy == (doy + c.days_before) % 365)
             elif t == "tier_up":
-                cand = self._tier_up_candidates(i, c, rows, day)
+                cand = self._tier_up_candidates(i, c, day)
+                mask = None
             elif t == "journey":
-                self._start_journeys(i, c, rows, day)
+                self._start_journeys(i, c, day)
                 continue
             elif c.cadence is not None and c.cadence.trigger == "predicted_next_purchase":
-                due = np.rint(own_cycle_days(w, rows)).astype(np.int64) - c.cadence.lead_days
-                cand = rows[(day - pop.last_purchase_day[rows]) == np.maximum(due, 1)]
+                if recency is None:
+                    recency = day - pop.last_purchase_day
+                everyone = np.arange(pop.capacity)
+                due = np.rint(own_cycle_days(w, everyone)).astype(np.int64) - c.cadence.lead_days
+                mask = pres & (recency == np.maximum(due, 1))
             else:  # pragma: no cover - validated away
                 continue
-            if cand.size:
+            if mask is not None:
+                cand = np.flatnonzero(mask)
+            if small and cand.size:
                 cand = cand[self._audience(c.audience, cand, day)]
             if cand.size:
                 out.append(_Send(i, cand))
-        # journey steps due today (started earlier, or step 0 of journeys started today)
-        for c_idx, s_idx, row in self.due.pop(day, []):
-            if not w.present[row]:
-                continue
-            c = self.campaigns[c_idx]
-            if c.stop_on_purchase and pop.last_purchase_day[row] > self.journey_key[c_idx][row]:
-                continue
-            out.append(_Send(c_idx, np.array([row]), s_idx))
+        # journey steps due today (started earlier, or step 0 of journeys started today),
+        # sent together per (campaign, step)
+        due = self.due.pop(day, [])
+        if due:
+            arr = np.array(due, dtype=np.int64)
+            for c_idx, s_idx in sorted({(int(a), int(b)) for a, b in arr[:, :2]}):
+                sel = arr[(arr[:, 0] == c_idx) & (arr[:, 1] == s_idx), 2]
+                sel = sel[w.present[sel]]
+                if self.campaigns[c_idx].stop_on_purchase:
+                    sel = sel[pop.last_purchase_day[sel] <= self.journey_key[c_idx][sel]]
+                if sel.size:
+                    out.append(_Send(c_idx, np.unique(sel), s_idx))
         return out
 
-    def _start_journeys(self, i: int, c: Campaign, rows: np.ndarray, day: int) -> None:
-        pop = self.world.pop
+    def _start_journeys(self, i: int, c: Campaign, day: int) -> None:
+        w = self.world
+        pop = w.pop
         key = self.journey_key[i]
         if c.start == "new_customer":
-            cand = rows[pop.acquired_day[rows] == day]
+            cand = np.flatnonzero(w.present & (pop.acquired_day == day))
         else:  # lapsed: once per lapse (keyed by the last purchase day)
-            cand = rows[
-                (pop.stage[rows] == Stage.LAPSED) & (key[rows] < pop.last_purchase_day[rows])
-            ]
+            cand = np.flatnonzero(
+                w.present & (pop.stage == Stage.LAPSED) & (key < pop.last_purchase_day)
+            )
         if cand.size:
             cand = cand[self._audience(c.audience, cand, day)]
         if cand.size == 0:
@@ -441,29 +464,29 @@ class ContactEngine:
             for s in first:
                 today.append((i, s, r))
             if len(c.steps) > len(first):
-                self.world.env.process(self._journey(i, r, day))
+                w.env.process(self._journey(i, r, day))
 
-    def _tier_up_candidates(self, i: int, c: Campaign, rows: np.ndarray, day: int) -> np.ndarray:
+    def _tier_up_candidates(self, i: int, c: Campaign, day: int) -> np.ndarray:
         w = self.world
         pop = w.pop
         loy = w.scenario.loyalty
         if not loy.enabled:
-            return rows[:0]
+            return np.zeros(0, dtype=np.int64)
         th = np.array([t.threshold_points for t in loy.tiers] + [np.inf])
         period = day // loy.qualification_window_days
         notified = self.tier_notified[i]
         parts = []
         if "reached" in c.notify_on:
-            hit = rows[(pop.upgraded_day[rows] == day) & (notified[rows, 1] != period)]
+            hit = np.flatnonzero(w.present & (pop.upgraded_day == day) & (notified[:, 1] != period))
             notified[hit, 1] = period
             parts.append(hit)
         if "near" in c.notify_on:
-            nxt = th[pop.tier[rows].astype(np.int64) + 1]
-            near = (pop.period_points[rows] >= c.near_share * nxt) & (pop.period_points[rows] < nxt)
-            hit = rows[near & (notified[rows, 0] != period)]
+            nxt = th[pop.tier.astype(np.int64) + 1]
+            near = (pop.period_points >= c.near_share * nxt) & (pop.period_points < nxt)
+            hit = np.flatnonzero(w.present & near & (notified[:, 0] != period))
             notified[hit, 0] = period
             parts.append(hit)
-        return np.unique(np.concatenate(parts)) if parts else rows[:0]
+        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
     # ------------------------------------------------------------------ delivering
     def _refuse(
@@ -473,7 +496,7 @@ class ContactEngine:
             return
         chm = ch[mask]
         idx = np.where(chm < 0, len(CHANNELS), chm)
-        np.add.at(self.refused[c_idx], (idx, reason), 1)
+        self.refused[c_idx, :, reason] += np.bincount(idx, minlength=len(CHANNELS) + 1)
         self.world.log.add(f"refused_{REFUSAL_REASONS[reason]}", float(mask.sum()))
         if self.msg_log is not None:
             r = rows[mask]
@@ -556,18 +579,17 @@ class ContactEngine:
             sel = rows if cap_ch is None else rows[ch == cap_ch]
             if sel.size:
                 counter.add(day, sel)
+        k = np.where(self.last_sent[rows, ch] == day, self.sent_count[rows, ch], 0)
+        self.sent_count[rows, ch] = k + 1
         self.last_sent[rows, ch] = day
-        k = self.sent_today[rows, ch].astype(np.int64)
-        self.sent_today[rows, ch] += 1
+        k = k.astype(np.int64)
         # responses use the fatigue before this message; counter-based draws (CRN)
         ratio = pop.fatigue[rows].sum(axis=1) / np.maximum(pop.fatigue_tolerance[rows], 1e-9)
         pop.fatigue[rows, ch] += self.fatigue_weight[ch]
         relevance = c.relevance * (r.birthday_relevance if c.type == "birthday" else 1.0)
-        key = (rows, day, ch, k)
-        u_open = counter_uniform(self.seed, "open", *key)
-        u_click = counter_uniform(self.seed, "click", *key)
-        u_unsub = counter_uniform(self.seed, "unsubscribe", *key)
-        u_comp = counter_uniform(self.seed, "complaint", *key)
+        u_open, u_click, u_unsub, u_comp = counter_uniforms(
+            self.seed, ("open", "click", "unsubscribe", "complaint"), rows, day, ch, k
+        )
         p_open = np.clip(
             self.open_rate[ch] * relevance * np.exp(-r.fatigue_open_sensitivity * ratio), 0.0, 1.0
         )
@@ -622,6 +644,7 @@ class ContactEngine:
                 desk.call(int(row), day)
         # counters
         st = self.stats[c_idx]
+        nch = len(CHANNELS)
         for name, mask in (
             ("delivered", None),
             ("opened", opened),
@@ -631,8 +654,8 @@ class ContactEngine:
             ("valued", valued),
         ):
             sel = ch if mask is None else ch[mask]
-            np.add.at(st[:, _MI[name]], sel, 1)
-        np.add.at(st[:, _MI["cost"]], ch, cost)
+            st[:, _MI[name]] += np.bincount(sel, minlength=nch)
+        st[:, _MI["cost"]] += np.bincount(ch, weights=cost, minlength=nch)
         log = w.log
         log.add("messages_delivered", float(rows.size))
         log.add("messages_opened", float(opened.sum()))

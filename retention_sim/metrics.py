@@ -59,17 +59,36 @@ class DailyLog:
 
 
 class EventLog:
-    """Sparse per-event records (transactions, service requests) in growing array chunks."""
+    """Sparse per-event records (transactions, service requests).
+
+    Vectorised producers append equal-length arrays (:meth:`append`); per-event producers such
+    as SimPy processes append one record of scalars (:meth:`record`), which is much cheaper than
+    wrapping each value in an array.
+    """
 
     def __init__(self, fields: tuple[str, ...]):
         self.fields = fields
         self._chunks: dict[str, list[np.ndarray]] = {f: [] for f in fields}
+        self._rows: list[tuple] = []
 
     def append(self, **arrays: np.ndarray) -> None:
         """Append equal-length arrays, one per field."""
+        self._flush()
         for f in self.fields:
             self._chunks[f].append(np.atleast_1d(np.asarray(arrays[f])))
 
+    def record(self, *values: object) -> None:
+        """Append one record, values in the order of ``fields``."""
+        self._rows.append(values)
+
+    def _flush(self) -> None:
+        if self._rows:
+            cols = list(zip(*self._rows, strict=True))
+            self._rows = []
+            for f, col in zip(self.fields, cols, strict=True):
+                self._chunks[f].append(np.asarray(col))
+
     def arrays(self) -> dict[str, np.ndarray]:
         """The concatenated records, one array per field."""
+        self._flush()
         return {f: (np.concatenate(c) if c else np.zeros(0)) for f, c in self._chunks.items()}

@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["Streams", "counter_uniform"]
+__all__ = ["Streams", "counter_uniform", "counter_uniforms"]
 
 
 class Streams:
@@ -75,3 +75,19 @@ def counter_uniform(seed: int, stream: str, *keys: np.ndarray | int) -> np.ndarr
         for k in keys:
             h = _mix(h ^ (np.asarray(k).astype(np.uint64) + _GOLD))
     return (h >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
+def counter_uniforms(
+    seed: int, streams: tuple[str, ...], *keys: np.ndarray | int
+) -> list[np.ndarray]:
+    """Several independent :func:`counter_uniform` families over the same keys, hashing the
+    keys once (one extra mixing round per stream)."""
+    with np.errstate(over="ignore"):
+        h = _mix(np.uint64(seed) * _GOLD)
+        for k in keys:
+            h = _mix(h ^ (np.asarray(k).astype(np.uint64) + _GOLD))
+        out = []
+        for name in streams:
+            g = _mix(h ^ np.uint64(zlib.crc32(name.encode("utf-8"))))
+            out.append((g >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0))
+    return out

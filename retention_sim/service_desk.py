@@ -118,13 +118,7 @@ class ServiceDesk:
         if not served:
             wait = env.now - arrived
         wait_h = wait * self.hours
-        self.world.service_log.append(
-            customer_id=np.int64(row),
-            day=np.int32(day),
-            wait_hours=np.float64(wait_h),
-            served=np.bool_(served),
-            kind=np.int8(kind),
-        )
+        self.world.service_log.record(row, day, wait_h, served, kind)
         if kind == CALL:
             return
         s = pop.satisfaction[row]

@@ -8,6 +8,7 @@ issues, competitor campaigns and the loyalty programme's tier reviews.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ from .stages import classify, stage_step
 from .vocabulary import STAGES
 from .world import World
 
-__all__ = ["simulate", "build_world", "run_world"]
+__all__ = ["simulate", "build_world", "run_world", "StepTimer"]
 
 
 def build_world(
@@ -37,15 +38,20 @@ def build_world(
     customers: int | None = None,
     days: int | None = None,
     reserve: int = 0,
+    history: Any = None,
 ) -> World:
     """Create the environment, the population and the logs for one run (nothing runs yet).
 
     ``reserve`` rows are drawn for customers who can arrive only through referrals.
+    ``history`` (observed customers, see :mod:`retention_sim.observed`) replaces the synthetic
+    starting base; it cannot be combined with ``customers``.
     """
     if customers is not None and customers < 0:
         raise ValueError("customers must be non-negative")
     if days is not None and days < 1:
         raise ValueError("days must be at least 1")
+    if history is not None and customers is not None:
+        raise ValueError("customers and history are exclusive: the history is the base")
     pop_cfg = scenario.population
     n0 = pop_cfg.initial_customers if customers is None else int(customers)
     horizon = scenario.calendar.horizon_days if days is None else int(days)
@@ -60,7 +66,10 @@ def build_world(
         arrivals_per_day=arrivals,
         horizon_days=horizon,
         n_reserve=reserve,
+        history=history,
     )
+    if history is not None:
+        n0 = pop.n_initial
     arr_days = pop.acquired_day[n0:]
     index = np.concatenate(
         [[n0], n0 + np.searchsorted(arr_days, np.arange(1, horizon + 1), side="left")]
@@ -120,29 +129,66 @@ def _record(world: World, day: int) -> None:
             log.set(f"tier_{name}", float(tiers[k]))
 
 
+class StepTimer:
+    """Accumulates wall time per part of the daily step (used by the benchmark)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def start(self) -> None:
+        """Start timing a new day."""
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        """Book the time since the last lap to ``name``."""
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self._t
+        self._t = now
+
+
+class _NoTimer:
+    def start(self) -> None:
+        pass
+
+    def lap(self, name: str) -> None:
+        pass
+
+
 def daily_process(world: World, contacts: Any = None):
     """The SimPy process that runs the vectorised daily step, day after day."""
     env = world.env
     desk: ServiceDesk = world.components["service_desk"]
+    timer = world.components.get("step_timer") or _NoTimer()
     for day in range(world.horizon):
+        timer.start()
         world.day = day
         world.log.day = day
         _arrive(world, day)
         satisfaction.drift(world)
         social.decay_exposure(world)
         world.competitor_pressure = competition.scheduled_pressure(world, day)
+        timer.lap("arrivals and upkeep")
         if contacts is not None:
             contacts.before_purchases(day)
+            timer.lap("contacts")
         buyers, amounts = purchase_step(world, day)
+        timer.lap("purchases")
         if contacts is not None:
             contacts.after_purchases(day, buyers, amounts)
+            timer.lap("contacts")
         desk.demand_step(day)
         desk.book_costs()
+        timer.lap("service desk")
         if contacts is not None:
             contacts.contact_step(day)
+            timer.lap("contacts")
         churn_step(world, day)
+        timer.lap("churn")
         stage_step(world, day)
+        timer.lap("stages")
         _record(world, day)
+        timer.lap("metrics")
         yield env.timeout(1)
 
 
@@ -165,6 +211,7 @@ def simulate(
     customers: int | None = None,
     days: int | None = None,
     record_messages: bool = False,
+    history: Any = None,
 ) -> SimulationResult:
     """Run one replication of a scenario under a contact policy.
 
@@ -184,6 +231,11 @@ def simulate(
     record_messages
         Keep every contact attempt (``customer_id, date, campaign, channel, outcome``) in
         ``result.extras["messages"]``, for audits.
+    history
+        Observed customers (a customers file written by ``retention-sim calibrate
+        --customers-out``, or its table): they replace the synthetic starting base, each
+        customer's unobserved state drawn from its posterior (see :mod:`retention_sim.observed`).
+        ``result.extras["observed_customer_id"]`` gives the id of each base row.
 
     Returns
     -------
@@ -195,11 +247,16 @@ def simulate(
         from .referral import reserve_size
 
         reserve = reserve_size(scenario, policy, customers=customers, days=days)
-    world = build_world(scenario, seed=seed, customers=customers, days=days, reserve=reserve)
+    world = build_world(
+        scenario, seed=seed, customers=customers, days=days, reserve=reserve, history=history
+    )
     contacts = None
     if policy is not None:
         from .contacts import ContactEngine
 
         contacts = ContactEngine(world, policy, record_messages=record_messages)
     run_world(world, contacts)
-    return build_result(world, policy)
+    result = build_result(world, policy)
+    if history is not None:
+        result.extras["observed_customer_id"] = world.pop.extra["observed_customer_id"]
+    return result

@@ -57,5 +57,7 @@ class World:
         new_arr = np.broadcast_to(np.asarray(new, dtype=np.int8), rows.shape)
         changed = (old != new_arr) & (old >= 0)
         if changed.any():
-            np.add.at(self.transitions, (old[changed], new_arr[changed]), 1)
+            k = self.transitions.shape[0]
+            flat = old[changed].astype(np.int64) * k + new_arr[changed]
+            self.transitions += np.bincount(flat, minlength=k * k).reshape(k, k)
         self.pop.stage[rows] = new_arr
