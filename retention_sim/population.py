@@ -9,6 +9,7 @@ still in the future has stage ``PENDING``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -225,6 +226,7 @@ def build_population(
     arrivals_per_day: float,
     horizon_days: int,
     n_reserve: int = 0,
+    history: Any = None,
 ) -> Population:
     """Create the starting base and every arrival of the horizon.
 
@@ -243,12 +245,26 @@ def build_population(
     n_reserve
         Extra rows that can arrive only through referrals (drawn from their own stream and
         placed last, so the base and the ordinary arrivals are the same whatever the reserve).
+    history
+        Observed customers (a customers file or its table, see :mod:`retention_sim.observed`).
+        When given, they replace the synthetic starting base and ``n_initial`` is ignored.
 
     Returns
     -------
     Population
         Arrays for ``n_initial`` + (number of arrivals) rows.
     """
+    if history is not None:
+        from .observed import build_observed_population
+
+        return build_observed_population(
+            scenario,
+            streams,
+            history,
+            arrivals_per_day=arrivals_per_day,
+            horizon_days=horizon_days,
+            n_reserve=n_reserve,
+        )
     seg_list = list(scenario.population.segments.values())
     p_spend = np.array([s.spend.p for s in seg_list])
     loyalty = scenario.loyalty
