@@ -1,0 +1,244 @@
+"""The engine benchmark: customer-days per second, events, memory and where the time goes.
+
+Run ``python -m retention_sim.bench`` (or ``retention-sim bench``). Each size runs in a fresh
+process (so peak memory is that size's own), after a small warm-up run, on the default scenario
+under its business-as-usual policy with every mechanism on. A second measurement runs the same
+work on a two-worker process pool to report parallel efficiency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import resource
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+__all__ = ["run_size", "parallel_efficiency", "run_benchmark", "main"]
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SCENARIO = ROOT / "params" / "scenarios" / "default.yaml"
+DEFAULT_POLICY = ROOT / "params" / "policies" / "bau_default.yaml"
+
+
+def _load(scenario: str, policy: str | None):
+    from .policy import load_policy
+    from .scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    pol = load_policy(policy, scenario=sc) if policy else None
+    return sc, pol
+
+
+def _one_run(scenario: str, policy: str | None, customers: int, days: int, seed: int) -> dict:
+    """Time one run, part by part (executed in a child process)."""
+    from .contacts import ContactEngine
+    from .result import build_result
+    from .simulation import StepTimer, build_world, run_world
+
+    sc, pol = _load(scenario, policy)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    t0 = time.perf_counter()
+    world = build_world(sc, seed=seed, customers=customers, days=days)
+    timer = StepTimer()
+    world.components["step_timer"] = timer
+    engine = ContactEngine(world, pol) if pol is not None else None
+    t1 = time.perf_counter()
+    run_world(world, engine)
+    t2 = time.perf_counter()
+    result = build_result(world, pol)
+    t3 = time.perf_counter()
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    customer_days = float(result.daily["customers"].sum())
+    daily = sum(timer.seconds.values())
+    parts = dict(timer.seconds)
+    parts["simpy processes (service requests, journeys) and scheduling"] = (t2 - t1) - daily
+    events = next(world.env._eid) if hasattr(world.env, "_eid") else None
+    return {
+        "customers": customers,
+        "days": days,
+        "capacity": world.pop.capacity,
+        "build_seconds": t1 - t0,
+        "run_seconds": t2 - t1,
+        "result_seconds": t3 - t2,
+        "wall_seconds": t3 - t0,
+        "customer_days": customer_days,
+        "customer_days_per_second": customer_days / (t3 - t0),
+        "simpy_events": events,
+        "peak_rss_bytes": rss1,
+        "rss_growth_bytes": rss1 - rss0,
+        "bytes_per_customer": (rss1 - rss0) / max(world.pop.capacity, 1),
+        "time_share": {k: v / (t2 - t1) for k, v in sorted(parts.items(), key=lambda x: -x[1])},
+    }
+
+
+def run_size(
+    customers: int, days: int, *, scenario: str, policy: str | None, seed: int = 1
+) -> dict:
+    """Benchmark one size in a fresh process, after a warm-up run in that process."""
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=ctx) as ex:
+        ex.submit(_one_run, scenario, policy, min(customers, 2000), min(days, 30), seed).result()
+        return ex.submit(_one_run, scenario, policy, customers, days, seed).result()
+
+
+def parallel_efficiency(
+    customers: int, days: int, *, scenario: str, policy: str | None, tasks: int = 4
+) -> dict:
+    """Serial time of ``tasks`` runs against their time on a two-worker pool."""
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=ctx) as ex:
+        ex.submit(_one_run, scenario, policy, 1000, 10, 0).result()
+        t = time.perf_counter()
+        for k in range(tasks):
+            ex.submit(_one_run, scenario, policy, customers, days, k).result()
+        serial = time.perf_counter() - t
+    with ProcessPoolExecutor(2, mp_context=ctx) as ex:
+        list(ex.map(_one_run, *zip(*[(scenario, policy, 1000, 10, 0)] * 2, strict=True)))
+        t = time.perf_counter()
+        list(
+            ex.map(
+                _one_run,
+                *zip(*[(scenario, policy, customers, days, k) for k in range(tasks)], strict=True),
+            )
+        )
+        parallel = time.perf_counter() - t
+    return {
+        "tasks": tasks,
+        "customers": customers,
+        "days": days,
+        "serial_seconds": serial,
+        "two_workers_seconds": parallel,
+        "speedup": serial / parallel,
+        "efficiency": serial / (2 * parallel),
+    }
+
+
+def run_benchmark(
+    sizes: list[int],
+    days: int,
+    *,
+    scenario: str = str(DEFAULT_SCENARIO),
+    policy: str | None = str(DEFAULT_POLICY),
+    parallel_customers: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run every size and the parallel-efficiency check; return the figures."""
+    out: dict[str, Any] = {"scenario": scenario, "policy": policy, "days": days, "sizes": []}
+    for n in sizes:
+        if progress:
+            print(f"benchmark: {n:,} customers × {days} days ...", file=sys.stderr, flush=True)
+        out["sizes"].append(run_size(n, days, scenario=scenario, policy=policy))
+    if len(out["sizes"]) >= 2:
+        a, b = out["sizes"][-2], out["sizes"][-1]
+        out["scaling"] = {
+            "from": a["customers"],
+            "to": b["customers"],
+            "time_ratio": b["wall_seconds"] / a["wall_seconds"],
+            "size_ratio": b["customers"] / a["customers"],
+        }
+    if parallel_customers:
+        if progress:
+            print("benchmark: parallel efficiency ...", file=sys.stderr, flush=True)
+        out["parallel"] = parallel_efficiency(
+            parallel_customers, days, scenario=scenario, policy=policy
+        )
+    return out
+
+
+def format_report(fig: dict[str, Any]) -> str:
+    """A readable table of the benchmark figures."""
+    lines = [f"scenario {fig['scenario']}  policy {fig['policy']}  {fig['days']} days"]
+    lines.append(
+        f"{'customers':>10} {'wall s':>8} {'cust-days/s':>12} {'events':>10} "
+        f"{'peak MB':>8} {'B/customer':>10}"
+    )
+    for s in fig["sizes"]:
+        lines.append(
+            f"{s['customers']:>10,} {s['wall_seconds']:>8.2f} "
+            f"{s['customer_days_per_second']:>12.3g} {s['simpy_events'] or 0:>10,} "
+            f"{s['peak_rss_bytes'] / 2**20:>8.0f} {s['bytes_per_customer']:>10.0f}"
+        )
+    if fig["sizes"]:
+        big = fig["sizes"][-1]
+        lines.append(f"time share at {big['customers']:,} customers:")
+        for k, v in big["time_share"].items():
+            lines.append(f"  {k:<60} {v:6.1%}")
+    if "scaling" in fig:
+        sc = fig["scaling"]
+        lines.append(
+            f"scaling {sc['from']:,} → {sc['to']:,}: {sc['time_ratio']:.1f}× the time for "
+            f"{sc['size_ratio']:.0f}× the customers"
+        )
+    if "parallel" in fig:
+        p = fig["parallel"]
+        lines.append(
+            f"process pool, 2 workers, {p['tasks']} runs of {p['customers']:,} customers: "
+            f"speed-up {p['speedup']:.2f}, efficiency {p['efficiency']:.0%}"
+        )
+    return "\n".join(lines)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The benchmark's command-line options (shared by ``retention-sim bench``)."""
+    p.add_argument(
+        "--customers",
+        type=int,
+        nargs="+",
+        default=[10_000, 100_000, 1_000_000],
+        help="sizes of the starting base to time",
+    )
+    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--scenario", default=str(DEFAULT_SCENARIO))
+    p.add_argument("--policy", default=str(DEFAULT_POLICY), help="'none' for no contact policy")
+    p.add_argument(
+        "--parallel-customers",
+        type=int,
+        default=50_000,
+        help="size of each run in the parallel-efficiency check (0 to skip)",
+    )
+    p.add_argument("--json", help="also write the figures to this JSON file")
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run the benchmark from parsed arguments; print the table; write JSON if asked."""
+    from .outputs import write_json
+
+    if any(n < 1 for n in args.customers) or args.days < 1:
+        from .errors import InputError
+
+        raise InputError("--customers and --days must be at least 1")
+    _load(args.scenario, None if args.policy == "none" else args.policy)  # validate first
+    fig = run_benchmark(
+        args.customers,
+        args.days,
+        scenario=args.scenario,
+        policy=None if args.policy == "none" else args.policy,
+        parallel_customers=args.parallel_customers or None,
+    )
+    print(format_report(fig))
+    if args.json:
+        write_json(args.json, fig)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m retention_sim.bench``."""
+    from .errors import InputError
+
+    p = argparse.ArgumentParser(prog="python -m retention_sim.bench", description=__doc__)
+    add_arguments(p)
+    args = p.parse_args(argv)
+    try:
+        return run_from_args(args)
+    except InputError as exc:
+        print(f"retention-sim bench: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
