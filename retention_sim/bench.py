@@ -9,7 +9,6 @@ work on a two-worker process pool to report parallel efficiency.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import resource
 import sys
