@@ -117,10 +117,8 @@ def _record(world: World, day: int) -> None:
     n_present = int(present.sum())
     log.set("customers", float(n_present))
     log.set("customers_initial_base", float(present[: pop.n_initial].sum()))
-    log.set(
-        "satisfaction_mean",
-        float(pop.satisfaction[present].mean()) if n_present else float("nan"),
-    )
+    # mean satisfaction of the customers in the base (0 when nobody is: results hold no NaN)
+    log.set("satisfaction_mean", float(pop.satisfaction[present].mean()) if n_present else 0.0)
     log.set("competitor_pressure", world.competitor_pressure)
     log.set("unresolved_issues", float(pop.unresolved[present].sum()))
     if world.scenario.loyalty.enabled:
