@@ -50,6 +50,11 @@ _M = ("delivered", "opened", "clicked", "unsubscribes", "complaints", "cost", "v
 _MI = {m: k for k, m in enumerate(_M)}
 
 
+def _scale_odds(p: np.ndarray, factor: float) -> np.ndarray:
+    """Multiply the odds of ``p`` by ``factor``: ≈ ``factor × p`` for small ``p``, never > 1."""
+    return factor * p / (1.0 - p + factor * p)
+
+
 @dataclass
 class _Send:
     campaign: int
@@ -590,21 +595,17 @@ class ContactEngine:
         u_open, u_click, u_unsub, u_comp = counter_uniforms(
             self.seed, ("open", "click", "unsubscribe", "complaint"), rows, day, ch, k
         )
-        p_open = np.clip(
-            self.open_rate[ch] * relevance * np.exp(-r.fatigue_open_sensitivity * ratio), 0.0, 1.0
+        p_open = _scale_odds(
+            self.open_rate[ch] * np.exp(-r.fatigue_open_sensitivity * ratio), relevance
         )
         opened = u_open < p_open
-        p_click = np.clip(
-            np.divide(
-                self.click_rate[ch],
-                self.open_rate[ch],
-                out=np.zeros(rows.size),
-                where=self.open_rate[ch] > 0,
-            )
-            * relevance,
-            0.0,
-            1.0,
+        click_given_open = np.divide(
+            self.click_rate[ch],
+            self.open_rate[ch],
+            out=np.zeros(rows.size),
+            where=self.open_rate[ch] > 0,
         )
+        p_click = _scale_odds(np.minimum(click_given_open, 1.0), relevance)
         clicked = opened & (u_click < p_click)
         amp = 1.0 + r.fatigue_unsubscribe_sensitivity * ratio**2
         unsub = u_unsub < np.clip(self.unsub_rate[ch] * amp, 0.0, 1.0)

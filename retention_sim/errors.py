@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["InputError"]
+__all__ = ["InputError", "ProbabilityClipWarning"]
 
 
 class InputError(ValueError):
@@ -36,3 +36,7 @@ class InputError(ValueError):
             parts.append(self.field)
         where = ": ".join(parts)
         return f"{where}: {self.problem}" if where else self.problem
+
+
+class ProbabilityClipWarning(UserWarning):
+    """A combination of parameters pushed a probability outside [0, 1]; it was clipped."""

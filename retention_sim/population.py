@@ -8,11 +8,13 @@ still in the future has stage ``PENDING``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .errors import ProbabilityClipWarning
 from .random_streams import Streams
 from .scenario import Scenario
 from .vocabulary import CAUSES, CHANNELS, Stage
@@ -173,7 +175,16 @@ def _draw_traits(scenario: Scenario, rng: np.random.Generator, n: int) -> dict[s
     consent_share = np.array(
         [scenario.channels[c].consent_share if c in scenario.channels else 0.0 for c in CHANNELS]
     )
-    consent = rng.random((n, len(CHANNELS))) < np.clip(consent_share * consent_mult, 0.0, 1.0)
+    p_consent = consent_share * consent_mult
+    if (p_consent > 1.0).any():
+        worst = CHANNELS[int(np.argmax(p_consent.max(axis=0)))]
+        warnings.warn(
+            f"consent_share × segment consent_multiplier exceeds 1 on channel {worst!r}; "
+            "clipped to 1",
+            ProbabilityClipWarning,
+            stacklevel=3,
+        )
+    consent = rng.random((n, len(CHANNELS))) < np.clip(p_consent, 0.0, 1.0)
     weights = np.array(
         [
             scenario.channels[c].preference_weight if c in scenario.channels else 0.0
