@@ -213,6 +213,8 @@ def build_result(world: World, policy: Any = None) -> SimulationResult:
             "preferred_channel": np.array(CHANNELS + ("",), dtype=object)[
                 pop.preferred_channel[rows]
             ],
+            "fatigue": pop.fatigue[rows].sum(axis=1),
+            "fatigue_tolerance": pop.fatigue_tolerance[rows].astype(float),
         }
     )
     tx = world.transactions.arrays()
