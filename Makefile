@@ -20,8 +20,14 @@ test: venv
 test-fast: venv
 	$(PY) -m pytest -q -m "not slow"
 
+# the default comparison: business as usual against three playbooks from the seed articles
+REPORT_POLICIES := bau_default playbook_software playbook_fashion playbook_loyalty_app
 report: venv
-	$(VENV)/bin/retention-sim run params/scenarios/default.yaml --policy params/policies/bau_default.yaml --out reports/default
+	$(VENV)/bin/retention-sim report params/scenarios/default.yaml \
+		$(foreach p,$(REPORT_POLICIES),-p params/policies/$(p).yaml) \
+		--replications 10 --customers 10000 --days 365 \
+		--title "Default retailer: business as usual against the seed playbooks" \
+		--out reports/default
 
 lint: venv
 	$(VENV)/bin/ruff check retention_sim tests benchmarks

@@ -125,6 +125,167 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pos_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return v
+
+
+def _policy_arg(path: str) -> Any:
+    """``none`` means no marketing contact at all; anything else is a policy file."""
+    return None if path.strip().lower() == "none" else path
+
+
+def _guardrails(items: Sequence[str] | None) -> dict[str, Any]:
+    """``METRIC=LIMIT`` (upper limit on the candidate's mean) or ``METRIC=increase:LIMIT``."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        metric, sep, limit = item.partition("=")
+        if not sep or not metric.strip() or not limit.strip():
+            raise InputError(f"--guardrail expects METRIC=LIMIT, got {item!r}")
+        kind = "max"
+        if limit.strip().startswith("increase:"):
+            kind, limit = "max_increase", limit.strip()[len("increase:") :]
+        try:
+            value = float(limit)
+        except ValueError:
+            raise InputError(f"--guardrail {item!r}: the limit must be a number") from None
+        out[metric.strip()] = value if kind == "max" else {"max_increase": value}
+    return out
+
+
+def _grid(items: Sequence[str]) -> dict[str, list[Any]]:
+    """``FIELD=v1,v2,...`` → ``{FIELD: [v1, v2, ...]}`` (values read as YAML scalars)."""
+    import yaml
+
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        field, sep, values = item.partition("=")
+        if not sep or not field.strip() or not values.strip():
+            raise InputError(f"--grid expects FIELD=v1,v2,..., got {item!r}")
+        parsed = []
+        for tok in values.split(","):
+            tok = tok.strip()
+            if not tok:
+                raise InputError(f"--grid {item!r}: empty value")
+            try:
+                v = yaml.safe_load(tok)
+            except yaml.YAMLError:
+                v = tok
+            if isinstance(v, (dict, list)) or v is None:
+                raise InputError(f"--grid {item!r}: {tok!r} is not a single value")
+            parsed.append(v)
+        if field.strip() in grid:
+            raise InputError(f"--grid field {field.strip()!r} is given twice")
+        grid[field.strip()] = parsed
+    return grid
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .experiment import compare, parse_guardrails
+    from .scenario import load_scenario
+
+    guardrails = _guardrails(args.guardrail)
+    parse_guardrails(guardrails)  # refuse unknown metrics before hours of simulation
+    scenario = load_scenario(args.scenario)
+    comparison = compare(
+        scenario,
+        [_policy_arg(p) for p in args.policy],
+        baseline=args.baseline,
+        replications=args.replications,
+        seed=args.seed,
+        customers=args.customers,
+        days=args.days,
+        backend=args.backend,
+        workers=args.workers,
+        dask=args.dask,
+        out=args.out,
+        target_halfwidth=args.target_halfwidth,
+        max_replications=args.max_replications,
+        objective=args.objective,
+        progress=not args.no_progress,
+    )
+    print(comparison.to_text())
+    verdict = None
+    if comparison.candidates:
+        verdict = comparison.verdict(args.objective, guardrails)
+        print()
+        print(verdict.text)
+    if args.out:
+        written = comparison.write(args.out, verdict=verdict)
+        print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .outputs import write_csv, write_json
+    from .scenario import load_scenario
+    from .sweep import format_sweep, sweep
+
+    scenario = load_scenario(args.scenario)
+    grid = _grid(args.grid)
+    frame = sweep(
+        scenario,
+        _policy_arg(args.policy) if args.policy else None,
+        grid,
+        replications=args.replications,
+        seed=args.seed,
+        customers=args.customers,
+        days=args.days,
+        objective=args.objective,
+        metrics=args.metric or None,
+        backend=args.backend,
+        workers=args.workers,
+        dask=args.dask,
+        out=args.out,
+        progress=not args.no_progress,
+    )
+    print(format_sweep(frame))
+    if args.out:
+        out = Path(args.out)
+        record = {
+            "scenario": scenario.name,
+            "scenario_hash": scenario.content_hash(),
+            "policy": args.policy,
+            "grid": grid,
+            **{k: v for k, v in frame.attrs.items() if k not in ("runs_computed", "runs_loaded")},
+            "points": frame.astype(object).where(frame.notna(), None).to_dict("records"),
+        }
+        written = [
+            write_json(out / "sweep.json", record),
+            write_csv(out / "sweep.csv", frame, index=False),
+        ]
+        print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _study_options(p: argparse.ArgumentParser, replications: int) -> None:
+    p.add_argument(
+        "-r", "--replications", type=_pos_int, default=replications, help="replications per arm"
+    )
+    p.add_argument("--seed", type=_nonneg_int, default=0, help="study seed")
+    p.add_argument("--customers", type=_pos_int, help="size of the starting base")
+    p.add_argument("--days", type=_pos_int, help="horizon in days")
+    p.add_argument("--objective", default="profit", help="metric to improve (default profit)")
+    p.add_argument(
+        "--backend",
+        choices=("serial", "processes", "dask"),
+        default="processes",
+        help="where runs execute (default: a local process pool)",
+    )
+    p.add_argument("--workers", type=_pos_int, help="worker processes (default: one per core)")
+    p.add_argument(
+        "--dask", metavar="local|ADDRESS", help="run on Dask: 'local' or tcp://host:8786"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``retention-sim`` (sub-commands register themselves here)."""
     p = _Parser(prog="retention-sim", description=__doc__.splitlines()[0])
@@ -145,6 +306,54 @@ def build_parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check", help="validate scenario and policy files")
     chk.add_argument("files", nargs="+")
     chk.set_defaults(func=_cmd_check)
+
+    cmp_ = sub.add_parser(
+        "compare",
+        help="compare policies with common random numbers; print the table and the verdict",
+    )
+    cmp_.add_argument("scenario", help="scenario YAML file")
+    cmp_.add_argument(
+        "-p",
+        "--policy",
+        action="append",
+        required=True,
+        help="policy YAML file (repeat; 'none' = no contact); the first is the baseline",
+    )
+    cmp_.add_argument("--baseline", help="name of the baseline policy (default: the first)")
+    _study_options(cmp_, replications=20)
+    cmp_.add_argument(
+        "--target-halfwidth",
+        type=_pos_float,
+        help="add replications until the paired interval on the objective is this narrow",
+    )
+    cmp_.add_argument("--max-replications", type=_pos_int, help="cap with --target-halfwidth")
+    cmp_.add_argument(
+        "--guardrail",
+        action="append",
+        metavar="METRIC=LIMIT",
+        help="upper limit on a candidate's mean (METRIC=increase:X limits the increase over the "
+        "baseline); repeat",
+    )
+    cmp_.add_argument(
+        "--out", help="folder for comparison.json, comparison.csv and the result store"
+    )
+    cmp_.set_defaults(func=_cmd_compare)
+
+    swp = sub.add_parser("sweep", help="what-if curve over policy or scenario fields")
+    swp.add_argument("scenario", help="scenario YAML file")
+    swp.add_argument("-p", "--policy", help="policy YAML file (default: no contact)")
+    swp.add_argument(
+        "--grid",
+        action="append",
+        required=True,
+        metavar="FIELD=v1,v2,...",
+        help="e.g. policy:campaigns.0.cadence.every_n_days=1,3,7,14 or "
+        "scenario:service.agents=2,4,6 (repeat for a product)",
+    )
+    swp.add_argument("--metric", action="append", help="metric to tabulate (repeat)")
+    _study_options(swp, replications=10)
+    swp.add_argument("--out", help="folder for sweep.json, sweep.csv and the result store")
+    swp.set_defaults(func=_cmd_sweep)
 
     for register in _EXTRA_COMMANDS:
         register(sub)
@@ -169,6 +378,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"retention-sim: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+def _register_calibration(sub: Any) -> None:
+    """``calibrate`` and ``forecast`` (defined in :mod:`retention_sim.calibration`)."""
+    from .calibration import register_cli
+
+    register_cli(sub)
+
+
+_EXTRA_COMMANDS.append(_register_calibration)
+
+
+def _register_report_and_bench(sub: Any) -> None:
+    """``report`` (:mod:`retention_sim.report`) and ``bench`` (:mod:`retention_sim.bench`)."""
+    from . import bench, report
+
+    report.register_cli(sub)
+    b = sub.add_parser("bench", help="time the engine: customer-days per second, memory, parts")
+    bench.add_arguments(b)
+    b.set_defaults(func=bench.run_from_args)
+
+
+_EXTRA_COMMANDS.append(_register_report_and_bench)
 
 
 if __name__ == "__main__":  # pragma: no cover

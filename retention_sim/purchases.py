@@ -73,7 +73,7 @@ def purchase_step(world: World, day: int) -> tuple[np.ndarray, np.ndarray]:
     if world.purchase_boost is not None:
         m = m * world.purchase_boost[rows]
     p = -np.expm1(-pop.purchase_rate[rows] * m)
-    buy = u[rows] < p
+    buy = (u[rows] < p) & (pop.last_purchase_day[rows] != day)  # arrivals bought already today
     buyers = rows[buy]
     amounts = np.zeros(0)
     if buyers.size:

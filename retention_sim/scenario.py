@@ -67,7 +67,7 @@ class Calendar(_Strict):
 class GammaTrait(_Strict):
     """A positive trait that varies across customers as Gamma(shape, mean/shape)."""
 
-    mean: Positive
+    mean: Annotated[float, Field(gt=0.0, le=1e9, allow_inf_nan=False)]
     shape: Annotated[float, Field(gt=0.0, le=1e6, allow_inf_nan=False)]
 
 
@@ -78,8 +78,8 @@ class Spend(_Strict):
     with gamma set so that the mean transaction over customers is ``mean_per_purchase``.
     """
 
-    mean_per_purchase: Positive
-    p: Positive = 6.0
+    mean_per_purchase: Annotated[float, Field(gt=0.0, le=1e15, allow_inf_nan=False)]
+    p: Annotated[float, Field(gt=0.0, le=1e6, allow_inf_nan=False)] = 6.0
     q: Annotated[float, Field(gt=1.0, allow_inf_nan=False)] = 4.0
 
 
@@ -94,6 +94,16 @@ class Segment(_Strict):
     reward_sensitivity: GammaTrait = GammaTrait(mean=1.0, shape=4.0)
     discount_sensitivity: GammaTrait = GammaTrait(mean=1.0, shape=4.0)
     consent_multiplier: dict[ChannelName, Multiplier] = {}
+
+    @field_validator("purchase_rate_per_year")
+    @classmethod
+    def _at_most_daily(cls, v: GammaTrait) -> GammaTrait:
+        if v.mean > 365:
+            raise ValueError(
+                f"mean {v.mean:g} purchases a year is more than one a day; the model draws at "
+                "most one purchase per customer per day"
+            )
+        return v
 
 
 class Tenure(_Strict):
