@@ -151,3 +151,36 @@ def test_a_killed_study_keeps_every_finished_run(default_scenario, bau, tmp_path
     assert run_replication(task)["metrics"] == stored["metrics"]
     store = ResultStore(out)
     assert store.load(task)["daily"] == stored["daily"]
+
+
+def test_engine_fingerprint_covers_every_module_a_replication_runs():
+    """Every package module with code executed during a replication is in ENGINE_MODULES."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, os\n"
+        "from retention_sim.execution import RunTask, run_replication\n"
+        "from retention_sim.scenario import load_scenario\n"
+        "from retention_sim.policy import load_policy\n"
+        "sc = load_scenario('params/scenarios/default.yaml')\n"
+        "pol = load_policy('params/policies/playbook_loyalty_app.yaml', scenario=sc)\n"
+        "seen = set()\n"
+        "def prof(frame, event, arg):\n"
+        "    f = frame.f_code.co_filename\n"
+        "    if os.sep + 'retention_sim' + os.sep in f:\n"
+        "        seen.add(os.path.basename(f)[:-3])\n"
+        "sys.setprofile(prof)\n"
+        "run_replication(RunTask('p', 0, 1, sc, pol, customers=200, days=20))\n"
+        "sys.setprofile(None)\n"
+        "print(' '.join(sorted(seen)))\n"
+    )
+    from retention_sim.store import ENGINE_MODULES
+
+    from .conftest import ROOT
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert {"simulation", "contacts", "churn"} <= set(out)
+    assert set(out) <= set(ENGINE_MODULES), sorted(set(out) - set(ENGINE_MODULES))
