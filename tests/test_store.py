@@ -107,7 +107,8 @@ def test_unreadable_run_file_is_recomputed(default_scenario, tmp_path):
     assert json.loads(victim.read_text())["replication"] == 0
 
 
-def test_a_killed_study_keeps_every_finished_run(default_scenario, bau, tmp_path):
+@pytest.mark.parametrize("kill_after", [1, 4, 13, 29])
+def test_a_killed_study_keeps_every_finished_run(default_scenario, bau, tmp_path, kill_after):
     out = tmp_path / "store"
     reps = 30
     kw = {"seed": 3, "customers": 200, "days": 40, "backend": "serial", "progress": False}
@@ -121,14 +122,16 @@ def test_a_killed_study_keeps_every_finished_run(default_scenario, bau, tmp_path
     proc = subprocess.Popen([sys.executable, "-c", script])
     try:
         deadline = time.monotonic() + 60
-        while len(run_files(out)) < 4 and time.monotonic() < deadline and proc.poll() is None:
+        while (
+            len(run_files(out)) < kill_after and time.monotonic() < deadline and proc.poll() is None
+        ):
             time.sleep(0.01)
     finally:
         proc.kill()
         proc.wait()
     assert proc.returncode != 0, "the study finished before it could be killed"
     survived = run_files(out)
-    assert 4 <= len(survived) < 2 * reps
+    assert kill_after <= len(survived) < 2 * reps
     for p in survived:  # no half-written run file is visible
         data = json.loads(p.read_text())
         assert {"metrics", "daily", "seed", "replication"} <= set(data)
