@@ -37,6 +37,16 @@ DEFAULT_GUARDRAILS: dict[str, float] = {
 }
 
 
+_SHARE_METRICS = {
+    "retention_rate",
+    "churn_rate",
+    "initial_base_retained",
+    "unsubscribe_rate",
+    "complaint_rate",
+    "over_fatigue_share",
+}
+
+
 class ReportError(InputError):
     """The report notebook failed; the message names the cell and the error."""
 
@@ -119,6 +129,37 @@ class Study:
                     }
                 )
         return pd.DataFrame(rows)
+
+    def styled_objective_table(self) -> Any:
+        """:meth:`objective_table` formatted for reading (thousands separators, percentages)."""
+        t = self.objective_table()
+        money = {c: "{:+,.0f}" for c in t.columns[:5]}
+        if self.objective in _SHARE_METRICS:
+            money = {c: (lambda v: f"{100 * v:+.2f} pts") for c in t.columns[:5]}
+        return t.style.format(
+            {**money, "P(better)": "{:.0%}", "pairing narrows the interval ×": "{:.1f}×"}
+        )
+
+    def styled_guardrails_table(self) -> Any:
+        """:meth:`guardrails_table` with values and limits in readable units, broken in red."""
+        t = self.guardrails_table()
+        if t.empty:
+            return t.style
+
+        def fmt(metric: str, v: float) -> str:
+            if metric in _SHARE_METRICS:
+                return f"{100 * v:.3f}%"
+            return f"{v:,.0f}"
+
+        shown = t.assign(
+            value=[fmt(m, v) for m, v in zip(t["guardrail"], t["value"], strict=True)],
+            limit=[fmt(m, v) for m, v in zip(t["guardrail"], t["limit"], strict=True)],
+            guardrail=t["guardrail"].str.replace("_", " "),
+        )
+        return shown.style.hide(axis="index").map(
+            lambda s: "color: #b30000; font-weight: bold" if s == "BROKEN" else "",
+            subset=["status"],
+        )
 
     def assumptions(self) -> pd.DataFrame:
         """The scenario's parameters (see :func:`scenario_table`)."""
