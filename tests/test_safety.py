@@ -116,3 +116,14 @@ def test_consent_above_one_warns(default_scenario):
     )
     with pytest.warns(ProbabilityClipWarning, match="email"):
         simulate(sc, seed=1, customers=200, days=5)
+
+
+def test_outputs_are_written_atomically_with_ordinary_permissions(tmp_path):
+    import stat
+
+    from retention_sim.outputs import _UMASK, atomic_write_text
+
+    p = atomic_write_text(tmp_path / "x" / "a.txt", "hello")
+    assert p.read_text() == "hello"
+    assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~_UMASK
+    assert [q.name for q in p.parent.iterdir()] == ["a.txt"]  # no temporary file left behind
