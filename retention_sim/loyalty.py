@@ -90,21 +90,22 @@ def _review(world: World, day: int) -> None:
     world.log.add_on(day, "tier_reviews", 1.0)
 
 
-def reward_multiplier(world: World, rows: np.ndarray, day: int) -> np.ndarray:
-    """Goal-gradient and post-reward effect on the purchase rate of ``rows``.
+def reward_multiplier(world: World, rows: np.ndarray | None, day: int) -> np.ndarray:
+    """Goal-gradient and post-reward effect on the purchase rate of ``rows`` (``None``: all).
 
     ``1 + goal_gradient × s × progress`` while approaching a reward (progress = balance /
     redemption points, s the customer's reward sensitivity); ``1 - post_reward_dip × s`` (at
     least 0) during ``post_reward_days`` after a redemption (Kivetz, Urminsky & Zheng 2006).
     """
     loy = world.scenario.loyalty
-    if not loy.enabled:
-        return np.ones(rows.size)
     pop = world.pop
-    s = pop.reward_sensitivity[rows]
-    progress = np.clip(pop.points[rows] / loy.redemption_points, 0.0, 1.0)
-    m = 1.0 + loy.goal_gradient * s * progress
-    recent = (day - pop.last_reward_day[rows]) < loy.post_reward_days
+    idx = slice(None) if rows is None else rows
+    if not loy.enabled:
+        return np.ones(pop.capacity if rows is None else rows.size)
+    s = pop.reward_sensitivity[idx]
+    progress = np.minimum(pop.points[idx] * (1.0 / loy.redemption_points), 1.0)
+    m = 1.0 + (loy.goal_gradient * progress) * s
+    recent = (day - pop.last_reward_day[idx]) < loy.post_reward_days
     if recent.any():
-        m = np.where(recent, np.maximum(0.0, 1.0 - loy.post_reward_dip * s), m)
+        m[recent] = np.maximum(0.0, 1.0 - loy.post_reward_dip * s[recent])
     return m

@@ -58,23 +58,27 @@ def purchase_step(world: World, day: int) -> tuple[np.ndarray, np.ndarray]:
     sc = world.scenario
     u = world.streams["purchase"].random(pop.capacity)
     u_spend = world.streams["spend"].random(pop.capacity)
-    rows = world.present_rows()
-    if rows.size == 0:
-        return rows, np.zeros(0)
+    present = world.present
+    if not present.any():
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     stage_mult = world.components.get("stage_purchase_multiplier")
     if stage_mult is None:
-        stage_mult = np.array([sc.stages.purchase_multiplier.get(s, 1.0) for s in STAGES])
+        # the last entry serves rows not yet arrived (stage -1); they are masked out below
+        mult = [sc.stages.purchase_multiplier.get(s, 1.0) for s in STAGES]
+        stage_mult = np.array([*mult, 0.0])
         world.components["stage_purchase_multiplier"] = stage_mult
-    m = stage_mult[pop.stage[rows]] * calendar_multiplier(world, day)
+    # every factor over all rows at once (cheaper than gathering the present rows)
+    m = stage_mult[pop.stage] * reward_multiplier(world, None, day)
+    m *= calendar_multiplier(world, day)
     sat = sc.satisfaction
     if sat.purchase_sensitivity:
-        m = m * np.exp(sat.purchase_sensitivity * (pop.satisfaction[rows] - sat.reference))
-    m = m * reward_multiplier(world, rows, day)
+        m *= np.exp(sat.purchase_sensitivity * (pop.satisfaction - sat.reference))
     if world.purchase_boost is not None:
-        m = m * world.purchase_boost[rows]
-    p = -np.expm1(-pop.purchase_rate[rows] * m)
-    buy = (u[rows] < p) & (pop.last_purchase_day[rows] != day)  # arrivals bought already today
-    buyers = rows[buy]
+        m *= world.purchase_boost
+    m *= pop.purchase_rate
+    p = -np.expm1(-m)
+    buy = (u < p) & present & (pop.last_purchase_day != day)  # arrivals bought already today
+    buyers = np.flatnonzero(buy)
     amounts = np.zeros(0)
     if buyers.size:
         p_shape = world.components.get("spend_p")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .world import World
 
 __all__ = ["drift"]
@@ -11,6 +13,6 @@ def drift(world: World) -> None:
     """Move satisfaction a day's share of the way back to the reference (exponential, half-life)."""
     sat = world.scenario.satisfaction
     keep = 0.5 ** (1.0 / sat.recovery_half_life_days)
-    rows = world.present_rows()  # customers not yet arrived keep their drawn satisfaction
     s = world.pop.satisfaction
-    s[rows] = s[rows] * keep + (1.0 - keep) * sat.reference
+    # customers not yet arrived keep their drawn satisfaction
+    np.copyto(s, s * keep + (1.0 - keep) * sat.reference, where=world.present)

@@ -52,24 +52,25 @@ class ServiceDesk:
         u = w.streams["service_demand"].random(pop.capacity)
         if self.p_issue <= 0 and self.p_inquiry <= 0:
             return
-        rows = w.present_rows()
-        ur = u[rows]
-        issue = ur < self.p_issue
-        reported = ur < self.p_issue * sv.contact_share
-        inquiry = (ur >= self.p_issue) & (ur < self.p_issue + self.p_inquiry)
-        issues = rows[issue]
+        present = w.present
+        issue_mask = present & (u < self.p_issue)
+        reported = np.flatnonzero(issue_mask & (u < self.p_issue * sv.contact_share))
+        silent = np.flatnonzero(issue_mask & (u >= self.p_issue * sv.contact_share))
+        inquiries = np.flatnonzero(
+            present & (u >= self.p_issue) & (u < self.p_issue + self.p_inquiry)
+        )
+        issues = np.flatnonzero(issue_mask)
         if issues.size:
             pop.satisfaction[issues] = np.maximum(
                 0.0, pop.satisfaction[issues] - sv.satisfaction_drop_per_issue
             )
             w.log.add("product_issues", float(issues.size))
-            silent = rows[issue & ~reported]
-            for r in silent:
-                w.env.process(self._unresolved(int(r)))
-        for r in rows[reported]:
-            self.start(int(r), ISSUE, day)
-        for r in rows[inquiry]:
-            self.start(int(r), INQUIRY, day)
+            for r in silent.tolist():
+                w.env.process(self._unresolved(r))
+        for r in reported.tolist():
+            self.start(r, ISSUE, day)
+        for r in inquiries.tolist():
+            self.start(r, INQUIRY, day)
 
     def start(self, row: int, kind: int, day: int) -> simpy.Process:
         """Start one request of ``kind`` for customer ``row``, arriving during ``day``."""

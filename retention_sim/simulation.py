@@ -114,15 +114,16 @@ def _record(world: World, day: int) -> None:
     for k, name in enumerate(STAGES):
         log.set(f"customers_{name}", float(counts[k]))
     present = world.present
-    n_present = int(present.sum())
+    n_present = int(np.count_nonzero(present))
     log.set("customers", float(n_present))
-    log.set("customers_initial_base", float(present[: pop.n_initial].sum()))
+    log.set("customers_initial_base", float(np.count_nonzero(present[: pop.n_initial])))
     # mean satisfaction of the customers in the base (0 when nobody is: results hold no NaN)
-    log.set("satisfaction_mean", float(pop.satisfaction[present].mean()) if n_present else 0.0)
+    sat = float(pop.satisfaction @ present) / n_present if n_present else 0.0
+    log.set("satisfaction_mean", sat)
     log.set("competitor_pressure", world.competitor_pressure)
-    log.set("unresolved_issues", float(pop.unresolved[present].sum()))
+    log.set("unresolved_issues", float(pop.unresolved @ present))
     if world.scenario.loyalty.enabled:
-        tiers = np.bincount(pop.tier[present], minlength=len(pop.tier_names))
+        tiers = np.bincount(pop.tier, weights=present, minlength=len(pop.tier_names))
         for k, name in enumerate(pop.tier_names):
             log.set(f"tier_{name}", float(tiers[k]))
 

@@ -10,10 +10,11 @@ from .world import World
 __all__ = ["classify", "stage_step", "own_cycle_days"]
 
 
-def own_cycle_days(world: World, rows: np.ndarray) -> np.ndarray:
+def own_cycle_days(world: World, rows: np.ndarray | slice) -> np.ndarray:
     """Each customer's observed purchase cycle: mean days between their purchases.
 
     Customers with a single purchase use their segment's typical cycle (365 / mean rate).
+    ``rows`` may be ``slice(None)`` for every row.
     """
     pop = world.pop
     n = pop.n_purchases[rows]
@@ -23,7 +24,7 @@ def own_cycle_days(world: World, rows: np.ndarray) -> np.ndarray:
     return np.maximum(cyc, 1.0)
 
 
-def classify(world: World, rows: np.ndarray, day: int) -> np.ndarray:
+def classify(world: World, rows: np.ndarray | slice, day: int) -> np.ndarray:
     """The stage each present customer in ``rows`` is in on ``day`` (before churn is decided).
 
     In order of precedence: lapsed (days since purchase past both ``lapsed_min_days`` and
@@ -39,13 +40,14 @@ def classify(world: World, rows: np.ndarray, day: int) -> np.ndarray:
     lapsed = recency > np.maximum(st.lapsed_min_days, st.lapsed_cycles * cyc)
     new = (day - pop.acquired_day[rows]) < st.onboarding_days
     won = (day - pop.won_back_day[rows]) < st.won_back_days
-    loyal = np.zeros(rows.size, dtype=bool)
+    n = recency.shape[0]
+    loyal = np.zeros(n, dtype=bool)
     if st.loyal_min_tier is not None:
         k = world.pop.tier_names.index(st.loyal_min_tier)
         loyal |= pop.tier[rows] >= k
     if st.loyal_min_purchases is not None:
         loyal |= pop.n_purchases[rows] >= st.loyal_min_purchases
-    out = np.full(rows.size, Stage.ACTIVE, dtype=np.int8)
+    out = np.full(n, Stage.ACTIVE, dtype=np.int8)
     out[loyal] = Stage.LOYAL
     out[won] = Stage.WON_BACK
     out[new] = Stage.NEW
@@ -56,6 +58,7 @@ def classify(world: World, rows: np.ndarray, day: int) -> np.ndarray:
 
 def stage_step(world: World, day: int) -> None:
     """Reclassify every present customer; changes are counted in the transition matrix."""
-    rows = world.present_rows()
-    if rows.size:
-        world.set_stage(rows, classify(world, rows, day))
+    new = classify(world, slice(None), day)
+    changed = np.flatnonzero(world.present & (new != world.pop.stage))
+    if changed.size:
+        world.set_stage(changed, new[changed])
