@@ -42,6 +42,8 @@ __all__ = [
     "Verdict",
     "compare",
     "LOWER_IS_BETTER",
+    "MONEY_METRICS",
+    "RATE_METRICS",
     "format_metric",
     "metric_label",
     "parse_guardrails",
@@ -66,7 +68,8 @@ LOWER_IS_BETTER: frozenset[str] = frozenset(
     }
 )
 
-_MONEY = frozenset(
+#: Metrics in money (the scenario's currency).
+MONEY_METRICS = frozenset(
     {
         "profit",
         "revenue",
@@ -78,7 +81,8 @@ _MONEY = frozenset(
         "contact_cost_per_customer",
     }
 )
-_RATES = frozenset(
+#: Metrics that are shares or rates (shown as percentages).
+RATE_METRICS = frozenset(
     {
         "retention_rate",
         "churn_rate",
@@ -112,11 +116,11 @@ def format_metric(
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     sign = "+" if difference else ""
-    if metric in _MONEY:
+    if metric in MONEY_METRICS:
         digits = 0 if abs(value) >= 100 or value == 0 else 2
         text = f"{value:{sign},.{digits}f}"
         return f"{text} {currency}".rstrip()
-    if metric in _RATES:
+    if metric in RATE_METRICS:
         pct = 100.0 * value
         digits = 3 if abs(pct) < 1 and pct != 0 else 2
         return f"{pct:{sign}.{digits}f}" + (" pp" if difference else "%")

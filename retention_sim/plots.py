@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter
 
+from .experiment import MONEY_METRICS, RATE_METRICS
 from .vocabulary import CAUSES, CHANNELS, STAGES
 
 __all__ = [
@@ -62,14 +63,7 @@ _LABELS = {
     "contact_cost_per_customer": "Contact cost / customer",
     "over_fatigue_share": "Share over fatigue tolerance",
 }
-_SHARES = {
-    "retention_rate",
-    "churn_rate",
-    "initial_base_retained",
-    "unsubscribe_rate",
-    "complaint_rate",
-    "over_fatigue_share",
-}
+_SHARES = RATE_METRICS
 
 
 def policy_colors(policies: Sequence[str]) -> dict[str, str]:
@@ -89,7 +83,7 @@ def _label(metric: str, currency: str = "") -> str:
     base = _LABELS.get(metric, metric.replace("_", " ").capitalize())
     if metric in _SHARES:
         return f"{base} (%)"
-    if currency and metric in {"profit", "revenue", "clv", "contact_cost_per_customer"}:
+    if currency and metric in MONEY_METRICS:
         return f"{base} ({currency})"
     return base
 
@@ -193,15 +187,7 @@ def forest(
             ax.xaxis.set_major_formatter(EngFormatter(sep=" "))
         ax.tick_params(axis="x", labelsize=8)
         ax.set_title(_LABELS.get(m, m.replace("_", " ")))
-        unit = (
-            " (points)"
-            if m in _SHARES
-            else (
-                f" ({cur})"
-                if m in {"profit", "revenue", "clv", "contact_cost_per_customer"} and cur
-                else ""
-            )
-        )
+        unit = " (points)" if m in _SHARES else (f" ({cur})" if m in MONEY_METRICS and cur else "")
         ax.set_xlabel(f"vs {comparison.baseline}{unit}")
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle("Change against the baseline (paired, 95% interval)")

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import InputError
+from .experiment import RATE_METRICS
 from .outputs import atomic_write_text
 
 __all__ = [
@@ -34,16 +35,6 @@ DEFAULT_GUARDRAILS: dict[str, float] = {
     "unsubscribe_rate": 0.004,  # per delivered message (Mailchimp 2019: 0.25% typical)
     "complaint_rate": 0.0005,  # per delivered message
     "over_fatigue_share": 0.10,  # share of customers above their fatigue tolerance
-}
-
-
-_SHARE_METRICS = {
-    "retention_rate",
-    "churn_rate",
-    "initial_base_retained",
-    "unsubscribe_rate",
-    "complaint_rate",
-    "over_fatigue_share",
 }
 
 
@@ -134,7 +125,7 @@ class Study:
         """:meth:`objective_table` formatted for reading (thousands separators, percentages)."""
         t = self.objective_table()
         money = {c: "{:+,.0f}" for c in t.columns[:5]}
-        if self.objective in _SHARE_METRICS:
+        if self.objective in RATE_METRICS:
             money = {c: (lambda v: f"{100 * v:+.2f} pts") for c in t.columns[:5]}
         return t.style.format(
             {**money, "P(better)": "{:.0%}", "pairing narrows the interval ×": "{:.1f}×"}
@@ -147,7 +138,7 @@ class Study:
             return t.style
 
         def fmt(metric: str, v: float) -> str:
-            if metric in _SHARE_METRICS:
+            if metric in RATE_METRICS:
                 return f"{100 * v:.3f}%"
             return f"{v:,.0f}"
 
