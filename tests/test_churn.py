@@ -94,3 +94,22 @@ def test_indifference_grows_with_the_clock():
     a = simulate(plain_scenario(churn=flat), seed=3, customers=5000).summary["churned"]
     b = simulate(plain_scenario(churn=churn), seed=3, customers=5000).summary["churned"]
     assert b > 2 * a
+
+
+def test_hazards_are_never_negative_or_infinite_during_a_run(default_scenario):
+    from retention_sim.contacts import ContactEngine
+    from retention_sim.policy import load_policy
+    from retention_sim.simulation import build_world, run_world
+
+    from .conftest import ROOT
+
+    pol = load_policy(ROOT / "params" / "policies" / "daily_blast.yaml", scenario=default_scenario)
+    world = build_world(default_scenario, seed=3, customers=1500, days=60)
+    engine = ContactEngine(world, pol)
+    run_world(world, engine)  # fatigue, unresolved issues, demotions and exposure are all live
+    from retention_sim.churn import hazards
+
+    h = hazards(world, 60)
+    assert np.isfinite(h).all() and (h >= 0).all()
+    assert (h[~world.present] == 0).all() and h[world.present].sum() > 0
+    assert h[:, -1].max() > 0  # over-contact: annoyance hazard is switched on for some
