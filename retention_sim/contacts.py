@@ -335,7 +335,7 @@ class ContactEngine:
         w.components["fatigue_total"] = ftot  # reused by the annoyance hazard today
         n = int(w.present.sum())
         if n:
-            w.log.set("fatigue_mean", float(ftot @ w.present) / n)
+            w.log.set("fatigue_mean", float(np.sum(ftot, where=w.present)) / n)
             w.log.set(
                 "over_tolerance_share",
                 float(np.count_nonzero((ftot > pop.fatigue_tolerance) & w.present)) / n,

@@ -167,7 +167,11 @@ def build_result(world: World, policy: Any = None) -> SimulationResult:
         "won_back": int(log.total("won_back")),
         "reactivated": int(log.total("reactivated")),
         "product_issues": int(log.total("product_issues")),
-        "service": svc_stats,
+        "service": {
+            **svc_stats,
+            "agents": world.components["service_desk"].n_agents,
+            "account_managers": world.components["service_desk"].n_managers,
+        },
         "tier_upgrades": int(log.total("tier_upgrades")),
         "tier_demotions": int(log.total("tier_demotions")),
         "rewards_redeemed": int(log.total("rewards_redeemed")),

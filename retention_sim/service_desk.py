@@ -21,9 +21,20 @@ import simpy
 
 from .world import World
 
-__all__ = ["ServiceDesk"]
+__all__ = ["ServiceDesk", "scaled_staff"]
 
 ISSUE, INQUIRY, CALL = 0, 1, 2
+
+
+def scaled_staff(count: int, scale: float) -> int:
+    """Staff for a base ``scale`` times the scenario's: proportional, at least one if any.
+
+    A run with ``customers=`` other than the scenario's keeps the desk's load (and its cost per
+    customer) as in the scenario, as arrivals do.
+    """
+    if count <= 0:
+        return 0
+    return max(1, int(round(count * scale)))
 
 
 class ServiceDesk:
@@ -34,9 +45,11 @@ class ServiceDesk:
         sv = world.scenario.service
         self.cfg = sv
         env = world.env
-        self.agents = simpy.Resource(env, capacity=sv.agents) if sv.agents > 0 else None
-        am = sv.account_managers
-        self.managers = simpy.Resource(env, capacity=am.count) if am.count > 0 else None
+        scale = float(world.components.get("scale", 1.0))
+        self.n_agents = scaled_staff(sv.agents, scale)
+        self.n_managers = scaled_staff(sv.account_managers.count, scale)
+        self.agents = simpy.Resource(env, capacity=self.n_agents) if self.n_agents else None
+        self.managers = simpy.Resource(env, capacity=self.n_managers) if self.n_managers else None
         self.rng = world.streams["service"]
         self.hours = sv.hours_per_day
         annual = sv.product_issue_rate_per_year
@@ -147,8 +160,8 @@ class ServiceDesk:
         """Book today's staffing cost (agents and account managers)."""
         sv = self.cfg
         cost = (
-            sv.agents * sv.agent_cost_per_day
-            + sv.account_managers.count * sv.account_managers.cost_per_day
+            self.n_agents * sv.agent_cost_per_day
+            + self.n_managers * sv.account_managers.cost_per_day
         )
         if cost:
             self.world.log.add("staff_cost", cost)

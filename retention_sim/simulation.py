@@ -89,6 +89,7 @@ def build_world(
     )
     world.components["seed"] = seed
     world.components["arrivals_per_day"] = arrivals
+    world.components["scale"] = scale  # the desk's staff scales with the base, as arrivals do
     # the starting base is present on day 0, in the stage its history puts it in
     base = np.arange(n0)
     world.present[base] = True
@@ -118,10 +119,10 @@ def _record(world: World, day: int) -> None:
     log.set("customers", float(n_present))
     log.set("customers_initial_base", float(np.count_nonzero(present[: pop.n_initial])))
     # mean satisfaction of the customers in the base (0 when nobody is: results hold no NaN)
-    sat = float(pop.satisfaction @ present) / n_present if n_present else 0.0
+    sat = float(np.sum(pop.satisfaction, where=present)) / n_present if n_present else 0.0
     log.set("satisfaction_mean", sat)
     log.set("competitor_pressure", world.competitor_pressure)
-    log.set("unresolved_issues", float(pop.unresolved @ present))
+    log.set("unresolved_issues", float(np.sum(pop.unresolved, where=present)))
     if world.scenario.loyalty.enabled:
         tiers = np.bincount(pop.tier, weights=present, minlength=len(pop.tier_names))
         for k, name in enumerate(pop.tier_names):

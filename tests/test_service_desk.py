@@ -26,6 +26,18 @@ def test_mean_wait_matches_erlang_c():
     lam_per_hour = 0.8 * c * 60 / mean_min  # utilisation 0.8
     rate_per_year = lam_per_hour * hours * 365 / n
     sc = plain_scenario(
+        population={
+            "initial_customers": n,  # the desk is sized for this base (staff scale with it)
+            "tenure": {"mean_years": 0},
+            "segments": {
+                "all": {
+                    "share": 1.0,
+                    "purchase_rate_per_year": {"mean": 4.0, "shape": 1.5},
+                    "spend": {"mean_per_purchase": 100.0},
+                    "frailty_shape": None,
+                }
+            },
+        },
         service={
             "agents": c,
             "hours_per_day": hours,
@@ -33,7 +45,7 @@ def test_mean_wait_matches_erlang_c():
             "product_issue_rate_per_year": 0,
             "inquiry_rate_per_year": rate_per_year,
             "abandon_after_hours": 10_000,
-        }
+        },
     )
     world = build_world(sc, seed=31, customers=n, days=730)
     run_world(world)
@@ -48,6 +60,7 @@ def test_mean_wait_matches_erlang_c():
     se = batches.std(ddof=1) / np.sqrt(batches.size)
     assert abs(batches.mean() - expected) < 4 * se, (batches.mean(), expected, se)
     assert a["served"].all()
+    assert world.components["service_desk"].n_agents == c
     # the arrival rate is what was configured
     per_day = np.bincount(day, minlength=730)
     assert abs(per_day.mean() - lam_per_hour * hours) < 4 * np.sqrt(lam_per_hour * hours / 730)
@@ -70,3 +83,23 @@ def test_no_agents_means_requests_are_abandoned_and_satisfaction_falls():
     assert b.summary["service"]["abandoned_share"] == 1
     assert b.daily["unresolved_issues"].iloc[-1] > 0 == a.daily["unresolved_issues"].iloc[-1]
     assert b.summary["satisfaction_mean_end"] < a.summary["satisfaction_mean_end"]
+
+
+def test_staff_scale_with_the_base(default_scenario):
+    from retention_sim import simulate
+
+    full = default_scenario.service.agents
+    small = simulate(
+        default_scenario,
+        seed=1,
+        customers=default_scenario.population.initial_customers // 4,
+        days=5,
+    )
+    big = simulate(
+        default_scenario,
+        seed=1,
+        customers=default_scenario.population.initial_customers * 3,
+        days=5,
+    )
+    assert small.summary["service"]["agents"] == max(1, round(full / 4))
+    assert big.summary["service"]["agents"] == 3 * full
