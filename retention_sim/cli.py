@@ -111,13 +111,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .files import read_yaml_mapping
     from .scenario import load_scenario
 
+    scenario = load_scenario(args.scenario) if args.scenario else None
     for path in args.files:
         data = read_yaml_mapping(path)
-        if "campaigns" in data or "guardrails" in data:
+        # a policy has campaigns, guardrails, programmes or a budget; a scenario a calendar
+        if "calendar" not in data and (
+            {"campaigns", "guardrails", "programmes", "monthly_budget"} & set(data)
+            or "population" not in data
+        ):
             from .policy import load_policy
 
-            load_policy(path)
-            kind = "policy"
+            load_policy(path, scenario=scenario)
+            kind = "policy" + (f" for scenario {scenario.name!r}" if scenario else "")
         else:
             load_scenario(path)
             kind = "scenario"
@@ -305,6 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     chk = sub.add_parser("check", help="validate scenario and policy files")
     chk.add_argument("files", nargs="+")
+    chk.add_argument(
+        "--scenario",
+        help="also check that policies use only this scenario's channels, segments and tiers",
+    )
     chk.set_defaults(func=_cmd_check)
 
     cmp_ = sub.add_parser(

@@ -70,3 +70,19 @@ def test_bad_file_exits_2_with_one_line_and_keeps_existing_outputs(tmp_path):
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert str(bad) in proc.stderr and "population" in proc.stderr
     assert (out / "summary.json").read_text() == "{}"
+
+
+def test_check_validates_a_policy_against_a_scenario(tmp_path, capsys):
+    pol = tmp_path / "p.yaml"
+    pol.write_text(
+        "name: p\ncampaigns:\n  - {name: a, type: thank_you, audience: {segments: [students]}}\n"
+    )
+    assert main(["check", str(pol)]) == 0  # valid on its own
+    assert "valid policy" in capsys.readouterr().out
+    code = main(["check", str(pol), "--scenario", str(SCENARIOS / "default.yaml")])
+    err = capsys.readouterr().err
+    assert code == 2 and "students" in err and err.count("\n") == 1
+    only_name = tmp_path / "n.yaml"
+    only_name.write_text("name: bare\n")  # a policy with nothing but a name is a policy
+    assert main(["check", str(only_name)]) == 0
+    assert "valid policy" in capsys.readouterr().out
