@@ -195,7 +195,6 @@ class ContactEngine:
             else None
         )
         world.components["contacts"] = self
-        world.components["holdout"] = self.holdout
 
     # ------------------------------------------------------------------ schedules
     def _schedule(self, c: Campaign) -> np.ndarray | None:

@@ -34,7 +34,6 @@ def earn_points(world: World, rows: np.ndarray, amounts: np.ndarray, day: int) -
         r = rows[up]
         pop.tier[r] = reached[up]
         pop.upgraded_day[r] = day
-        pop.max_tier[r] = np.maximum(pop.max_tier[r], reached[up])
         world.log.add("tier_upgrades", float(up.sum()))
     k = np.floor(pop.points[rows] / loy.redemption_points)
     red = k > 0

@@ -331,7 +331,6 @@ def build_observed_population(
     else:
         tier = np.zeros(k, dtype=np.int8)
     pop.tier[base] = tier
-    pop.max_tier[base] = tier
     amc = scenario.service.account_managers
     pop.has_account_manager[base] = False
     if amc.count > 0 and k > 0 and amc.top_share > 0:

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter
 
+from .contacts import REFUSAL_REASONS
 from .experiment import MONEY_METRICS, RATE_METRICS
 from .vocabulary import CAUSES, CHANNELS, STAGES
 
@@ -283,7 +284,7 @@ def messages_and_refusals(
     k = len(names)
     w = 0.8 / max(k, 1)
     x = np.arange(len(CHANNELS))
-    reasons = ("holdout", "no_consent", "unsubscribed", "quiet_day", "min_gap", "capped", "budget")
+    reasons = REFUSAL_REASONS
     xr = np.arange(len(reasons))
     for i, p in enumerate(names):
         s = results[p].summary

@@ -82,7 +82,6 @@ class Population:
     points: np.ndarray
     period_points: np.ndarray
     tier: np.ndarray
-    max_tier: np.ndarray
     upgraded_day: np.ndarray
     demoted_day: np.ndarray
     last_reward_day: np.ndarray
@@ -413,7 +412,6 @@ def build_population(
         points=points,
         period_points=np.zeros(cap),
         tier=tier,
-        max_tier=tier.copy(),
         upgraded_day=np.full(cap, never, dtype=np.int32),
         demoted_day=np.full(cap, never, dtype=np.int32),
         last_reward_day=np.full(cap, never, dtype=np.int32),
