@@ -360,7 +360,9 @@ def build_population(
     cap = n0 + n_arr
 
     # --- social ties: an undirected random graph with the given mean degree ----------------
-    indptr, indices = _random_ties(streams["ties"], cap, scenario.social.mean_ties)
+    # ties among the rows every policy shares; reserve rows get ties only through referrals
+    indptr, indices = _random_ties(streams["ties"], cap - n_reserve, scenario.social.mean_ties)
+    indptr = np.concatenate([indptr, np.full(n_reserve, indptr[-1], dtype=indptr.dtype)])
 
     # --- state ----------------------------------------------------------------------------
     acquired_day = np.concatenate([acquired, arr_day]).astype(np.int32)

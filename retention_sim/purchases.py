@@ -56,8 +56,8 @@ def purchase_step(world: World, day: int) -> tuple[np.ndarray, np.ndarray]:
     """
     pop = world.pop
     sc = world.scenario
-    u = world.streams["purchase"].random(pop.capacity)
-    u_spend = world.streams["spend"].random(pop.capacity)
+    u = world.daily_uniforms("purchase")
+    u_spend = world.daily_uniforms("spend")
     present = world.present
     if not present.any():
         return np.zeros(0, dtype=np.int64), np.zeros(0)

@@ -62,7 +62,7 @@ class ServiceDesk:
         w = self.world
         pop = w.pop
         sv = self.cfg
-        u = w.streams["service_demand"].random(pop.capacity)
+        u = w.daily_uniforms("service_demand")
         if self.p_issue <= 0 and self.p_inquiry <= 0:
             return
         present = w.present
@@ -133,8 +133,8 @@ class ServiceDesk:
             wait = env.now - arrived
         wait_h = wait * self.hours
         self.world.service_log.record(row, day, wait_h, served, kind)
-        if kind == CALL:
-            return
+        if kind == CALL or not self.world.present[row]:
+            return  # a customer who left meanwhile is not changed by the answer
         s = pop.satisfaction[row]
         if served and wait_h <= sv.quick_resolution_hours:
             if kind == ISSUE:  # service recovery: a problem fixed fast restores satisfaction

@@ -45,6 +45,20 @@ class World:
         r = self.scenario.economics.annual_discount_rate
         return float((1.0 + r) ** (-day / 365.0))
 
+    def daily_uniforms(self, stream: str) -> np.ndarray:
+        """One uniform per row for today from ``stream``, independent of the referral reserve.
+
+        The rows every policy shares (the base and the ordinary arrivals) draw from ``stream``;
+        reserve rows, which exist only when a policy runs a referral programme, draw from a
+        stream of their own, so a reserve never shifts anybody else's luck.
+        """
+        pop = self.pop
+        main = int(pop.extra.get("reserve_start", pop.capacity))
+        u = self.streams[stream].random(main)
+        if main < pop.capacity:
+            u = np.concatenate([u, self.streams[f"{stream}_reserve"].random(pop.capacity - main)])
+        return u
+
     def present_rows(self) -> np.ndarray:
         """Rows of the customers currently in the base (arrived and not churned)."""
         return np.flatnonzero(self.present)

@@ -83,3 +83,21 @@ def test_churned_customers_keep_cause_and_day(default_scenario):
     assert len(gone) > 0
     assert gone["churn_date"].notna().all() and (gone["churn_cause"] != "").all()
     assert c.loc[c["stage"] != "churned", "churn_date"].isna().all()
+
+
+def test_a_referral_reserve_does_not_change_anybody_elses_luck(default_scenario):
+    """Reserve rows exist only under a referral programme; the shared rows must not notice."""
+    from retention_sim.simulation import build_world, run_world
+
+    worlds = []
+    for reserve in (0, 40):
+        w = build_world(default_scenario, seed=1, customers=300, days=40, reserve=reserve)
+        run_world(w)
+        worlds.append(w)
+    a, b = worlds
+    n = a.pop.capacity
+    assert b.pop.capacity == n + 40
+    for field in ("n_purchases", "spend_total", "churn_day", "satisfaction", "stage"):
+        assert np.array_equal(getattr(a.pop, field), getattr(b.pop, field)[:n]), field
+    assert np.array_equal(a.pop.tie_indices, b.pop.tie_indices)
+    assert np.array_equal(a.pop.tie_indptr, b.pop.tie_indptr[: n + 1])
