@@ -342,6 +342,8 @@ def render_report(
 
 def register_cli(sub: Any) -> None:
     """Add ``retention-sim report`` to the command line's sub-parsers."""
+    from .cli import _nonneg_int, _pos_int
+
     r = sub.add_parser(
         "report", help="render the policy-comparison report (papermill notebook → HTML)"
     )
@@ -355,24 +357,18 @@ def register_cli(sub: Any) -> None:
         help="policy YAML file (repeat; the first is the baseline unless --baseline)",
     )
     r.add_argument("--baseline", help="name of the baseline policy")
-    r.add_argument("-r", "--replications", type=int, default=10)
-    r.add_argument("--customers", type=int)
-    r.add_argument("--days", type=int)
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("-r", "--replications", type=_pos_int, default=10)
+    r.add_argument("--customers", type=_nonneg_int)
+    r.add_argument("--days", type=_pos_int)
+    r.add_argument("--seed", type=_nonneg_int, default=0)
     r.add_argument("--objective", default="profit")
     r.add_argument("--title", default="Policy comparison")
-    r.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    r.add_argument("--workers", type=_pos_int, help="worker processes (default: one per core)")
     r.add_argument("--out", required=True, help="output folder, e.g. reports/NAME")
     r.set_defaults(func=_cmd_report)
 
 
 def _cmd_report(args: Any) -> int:
-    for name in ("replications", "customers", "days", "seed", "workers"):
-        v = getattr(args, name)
-        if v is not None and (v < 0 or (name in ("replications", "days", "workers") and v < 1)):
-            raise InputError(
-                f"--{name} must be {'at least 1' if name != 'seed' else 'non-negative'}"
-            )
     if args.replications < 2:
         raise InputError("--replications must be at least 2 (intervals need two)")
     html = render_report(
