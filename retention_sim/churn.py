@@ -1,11 +1,14 @@
 """Competing churn hazards by cause, each with its own exponential clock.
 
-Every customer holds one Exp(1) threshold per cause, drawn at creation. Each day the cause's
-hazard (base × modifiers) is added to its cumulative hazard; the cause fires when the cumulative
-hazard passes the threshold. When several causes pass on the same day, the one that passed
-first within the day (the smallest fraction of the day's hazard needed) wins. This is exact for
-hazards that are constant within a day, and it keeps each cause's luck independent of every
-other cause and of the policy (common random numbers).
+Every customer holds one clock per cause: the cumulative hazard still to go before the cause
+fires, set to an Exp(1) draw at creation. Each day the cause's hazard (base × modifiers) is taken
+off its clock; the cause fires when the clock runs out. When several causes run out on the same
+day, the one that ran out first within the day (the smallest fraction of the day's hazard
+needed) wins. This is exact for hazards that are constant within a day, and it keeps each
+cause's luck independent of every other cause and of the policy (common random numbers).
+
+The step works one cause at a time over all rows, with one reusable day-hazard buffer, so no
+customers × causes temporary is ever built.
 """
 
 from __future__ import annotations
@@ -16,41 +19,43 @@ from .social import spread_churn
 from .vocabulary import CAUSES, STAGES, Stage
 from .world import World
 
-__all__ = ["hazards", "churn_step"]
+__all__ = ["hazards", "cause_hazard", "churn_step"]
 
 _I = {c: k for k, c in enumerate(CAUSES)}
+_ANNOYANCE = _I["annoyance"]
 
 
-def _tables(world: World) -> dict[str, np.ndarray]:
+def _tables(world: World) -> dict:
     t = world.components.get("churn_tables")
     if t is None:
+        pop = world.pop
         c = world.scenario.churn.causes
         tiers = [x.name for x in world.scenario.loyalty.tiers]
+        # causes that can ever fire: a base hazard somewhere, or annoyance (fatigue-driven)
+        live = [
+            k
+            for k in range(len(CAUSES))
+            if k == _ANNOYANCE or bool(np.any(pop.base_hazard[:, k] > 0))
+        ]
+        if c.annoyance.annual_probability_per_excess <= 0 and _ANNOYANCE in live:
+            live.remove(_ANNOYANCE)
         t = {
             "indiff_stage": np.array([c.indifference.stage_multiplier.get(s, 1.0) for s in STAGES]),
             "tier": np.array([c.competitor.tier_multiplier.get(n, 1.0) for n in tiers]),
+            "live": live,
+            "buffer": np.zeros(pop.capacity),
         }
+        # per-cause columns are read one at a time: keep each column contiguous
+        pop.base_hazard = np.asfortranarray(pop.base_hazard)
+        pop.churn_clock = np.asfortranarray(pop.churn_clock)
         world.components["churn_tables"] = t
     return t
 
 
-def _prepare(world: World) -> np.ndarray:
-    """Make the per-cause arrays column-contiguous and return a reusable hazard buffer."""
-    buf = world.components.get("hazard_buffer")
-    if buf is None:
-        pop = world.pop
-        pop.base_hazard = np.asfortranarray(pop.base_hazard)
-        pop.cum_hazard = np.asfortranarray(pop.cum_hazard)
-        pop.churn_threshold = np.asfortranarray(pop.churn_threshold)
-        buf = np.zeros(pop.base_hazard.shape, order="F")
-        world.components["hazard_buffer"] = buf
-    return buf
+def cause_hazard(world: World, day: int, k: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Daily hazard of cause ``k`` for every row (zero for rows not in the base).
 
-
-def hazards(world: World, day: int, out: np.ndarray | None = None) -> np.ndarray:
-    """Daily hazard of each cause for every row (zero for rows not in the base).
-
-    Returns an array of shape ``capacity × causes``. Modifiers (see ``docs/model.md``):
+    Modifiers (see ``docs/model.md`` §7.3):
 
     - friends: × (1 + per_churned_tie × exposure)
     - competitor: × pressure(day) × tier multiplier × demotion multiplier (recently demoted)
@@ -65,46 +70,70 @@ def hazards(world: World, day: int, out: np.ndarray | None = None) -> np.ndarray
     sc = world.scenario
     c = sc.churn.causes
     t = _tables(world)
-    h = _prepare(world) if out is None else out
-    np.multiply(pop.base_hazard, world.present[:, None], out=h)
-    if c.friends.per_churned_tie:
-        h[:, _I["friends"]] *= 1.0 + c.friends.per_churned_tie * pop.exposure
-    comp = world.competitor_pressure * t["tier"][pop.tier]
-    if c.competitor.demotion_multiplier != 1.0:
-        recent = (day - pop.demoted_day) < c.competitor.demotion_memory_days
-        comp[recent] *= c.competitor.demotion_multiplier
-    wake = world.components.get("wakeup")
-    if wake is not None and wake[1] != 1.0:
-        comp[wake[0]] *= wake[1]
-    h[:, _I["competitor"]] *= comp
-    dis = c.dissatisfaction
-    ref = sc.satisfaction.reference
-    m = np.exp(dis.satisfaction_sensitivity * (ref - pop.satisfaction))
-    if dis.per_unresolved_issue:
-        m *= 1.0 + dis.per_unresolved_issue * pop.unresolved
-    h[:, _I["dissatisfaction"]] *= m
-    ind = c.indifference
-    clock = (day - pop.last_valued_touch_day).astype(np.float64)
-    grow = np.minimum(
-        ind.max_multiplier,
-        1.0 + ind.growth_per_30_days * np.maximum(0.0, clock - ind.grace_days) / 30.0,
-    )
-    stage_m = t["indiff_stage"][pop.stage]
-    # onboarding: a new customer's extra indifference hazard ends with their first valued touch
-    stage_m[pop.onboarded & (pop.stage == Stage.NEW)] = 1.0
-    h[:, _I["indifference"]] *= stage_m * grow
-    ann = c.annoyance.annual_probability_per_excess
-    ftot = world.components.get("fatigue_total")
-    if ann > 0 and ftot is not None:  # no contact policy: no fatigue, no annoyance
-        excess = np.maximum(0.0, ftot / pop.fatigue_tolerance - 1.0)
-        base = -np.log1p(-ann) / 365.0 * world.present
-        f = pop.frailty if c.annoyance.frailty else 1.0
-        h[:, _I["annoyance"]] = base * excess * f
+    h = np.empty(pop.capacity) if out is None else out
+    name = CAUSES[k]
+    if name == "annoyance":
+        ann = c.annoyance.annual_probability_per_excess
+        ftot = world.components.get("fatigue_total")
+        if ann <= 0 or ftot is None:  # no contact policy: no fatigue, no annoyance
+            h[:] = 0.0
+            return h
+        np.divide(ftot, pop.fatigue_tolerance, out=h)
+        h -= 1.0
+        np.maximum(h, 0.0, out=h)
+        h *= world.present
+        h *= -np.log1p(-ann) / 365.0
+        if c.annoyance.frailty:
+            h *= pop.frailty
+        return h
+    np.multiply(pop.base_hazard[:, k], world.present, out=h)
+    if name == "friends" and c.friends.per_churned_tie:
+        h *= 1.0 + c.friends.per_churned_tie * pop.exposure
+    elif name == "competitor":
+        h *= world.competitor_pressure
+        h *= t["tier"][pop.tier]
+        if c.competitor.demotion_multiplier != 1.0:
+            recent = (day - pop.demoted_day) < c.competitor.demotion_memory_days
+            h[recent] *= c.competitor.demotion_multiplier
+        wake = world.components.get("wakeup")
+        if wake is not None and wake[1] != 1.0:
+            h[wake[0]] *= wake[1]
+    elif name == "dissatisfaction":
+        dis = c.dissatisfaction
+        ref = sc.satisfaction.reference
+        h *= np.exp(dis.satisfaction_sensitivity * (ref - pop.satisfaction))
+        if dis.per_unresolved_issue:
+            h *= 1.0 + dis.per_unresolved_issue * pop.unresolved
+    elif name == "indifference":
+        ind = c.indifference
+        clock = (day - pop.last_valued_touch_day).astype(np.float64)
+        clock -= ind.grace_days
+        np.maximum(clock, 0.0, out=clock)
+        clock *= ind.growth_per_30_days / 30.0
+        clock += 1.0
+        np.minimum(clock, ind.max_multiplier, out=clock)
+        stage_m = t["indiff_stage"][pop.stage]
+        # onboarding: a new customer's extra indifference hazard ends with their first valued touch
+        stage_m[pop.onboarded & (pop.stage == Stage.NEW)] = 1.0
+        clock *= stage_m
+        h *= clock
     return h
 
 
+def hazards(world: World, day: int) -> np.ndarray:
+    """Daily hazard of each cause for every row (zero for rows not in the base).
+
+    Returns an array of shape ``capacity × causes`` (for inspection and tests; the daily step
+    works cause by cause, see :func:`cause_hazard`).
+    """
+    out = np.zeros((world.pop.capacity, len(CAUSES)))
+    for k in range(len(CAUSES)):
+        out[:, k] = cause_hazard(world, day, k)
+    return out
+
+
 def churn_step(world: World, day: int) -> np.ndarray:
-    """Advance every cause's clock by one day; churn the customers whose clock ran out.
+    """Run every cause's clock down by one day; churn the customers whose clock ran out.
 
     Returns the rows that churned today. Their stage becomes ``churned`` with ``churn_day`` and
     ``churn_cause`` set, and their ties gain exposure (social contagion).
@@ -112,26 +141,39 @@ def churn_step(world: World, day: int) -> np.ndarray:
     pop = world.pop
     if not world.present.any():
         return np.zeros(0, dtype=np.int64)
-    h = hazards(world, day)
-    cum = pop.cum_hazard
-    cum += h
-    thr = pop.churn_threshold
-    crossed = cum[:, 0] >= thr[:, 0]
-    for k in range(1, len(CAUSES)):
-        crossed |= cum[:, k] >= thr[:, k]
-    crossed &= world.present
-    gone = np.flatnonzero(crossed)
-    if gone.size == 0:
-        return gone
-    hs = h[gone]
-    after = cum[gone]
-    before = after - hs
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = (thr[gone] - before) / hs
-    frac = np.where(after >= thr[gone], frac, np.inf)
-    cause = np.argmin(frac, axis=1).astype(np.int8)
+    t = _tables(world)
+    h = t["buffer"]
+    clocks = pop.churn_clock
+    hit_rows, hit_frac, hit_cause = [], [], []
+    no_fatigue = world.components.get("fatigue_total") is None
+    for k in t["live"]:
+        if k == _ANNOYANCE and no_fatigue:
+            continue  # no contact policy: no fatigue, no annoyance
+        cause_hazard(world, day, k, h)
+        clock = clocks[:, k]
+        clock -= h
+        hit = np.flatnonzero(clock <= 0.0)  # only present rows move; churned rows sit at +inf
+        if hit.size:
+            hk = h[hit]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                # fraction of today's hazard that was still to go this morning
+                hit_frac.append((clock[hit] + hk) / hk)
+            hit_rows.append(hit)
+            hit_cause.append(np.full(hit.size, k, dtype=np.int8))
+    if not hit_rows:
+        return np.zeros(0, dtype=np.int64)
+    rows = np.concatenate(hit_rows)
+    frac = np.concatenate(hit_frac)
+    cause = np.concatenate(hit_cause)
+    # per row, the cause whose clock ran out earliest in the day (ties: the lower cause index)
+    order = np.lexsort((cause, frac, rows))
+    rows, cause = rows[order], cause[order]
+    first = np.ones(rows.size, dtype=bool)
+    first[1:] = rows[1:] != rows[:-1]
+    gone, cause = rows[first], cause[first]
     pop.churn_day[gone] = day
     pop.churn_cause[gone] = cause
+    clocks[gone] = np.inf  # a churned customer's clocks stop (a win-back draws new ones)
     world.set_stage(gone, Stage.CHURNED)
     world.present[gone] = False
     counts = np.bincount(cause, minlength=len(CAUSES))

@@ -300,7 +300,7 @@ def build_observed_population(
                 "reward_sensitivity",
                 "discount_sensitivity",
                 "base_hazard",
-                "churn_threshold",
+                "churn_clock",
                 "satisfaction",
             ):
                 getattr(pop, key)[m] = tr[key]

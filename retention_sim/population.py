@@ -63,10 +63,7 @@ class Population:
     fatigue_tolerance: np.ndarray
     reward_sensitivity: np.ndarray
     discount_sensitivity: np.ndarray
-    base_hazard: np.ndarray  # daily hazard per cause at neutral modifiers
-    churn_threshold: (
-        np.ndarray
-    )  # Exp(1) per cause: the cause fires when its cumulative hazard passes it
+    base_hazard: np.ndarray  # daily hazard per cause at neutral modifiers (float32)
     segment_cycle_days: (
         np.ndarray
     )  # typical purchase cycle of each segment (for customers with one purchase)
@@ -88,7 +85,7 @@ class Population:
     satisfaction: np.ndarray
     last_valued_touch_day: np.ndarray
     unresolved: np.ndarray
-    cum_hazard: np.ndarray
+    churn_clock: np.ndarray  # hazard still to go per cause (starts Exp(1)); fires at ≤ 0
     churn_day: np.ndarray
     churn_cause: np.ndarray
     times_won_back: np.ndarray
@@ -213,8 +210,8 @@ def _draw_traits(scenario: Scenario, rng: np.random.Generator, n: int) -> dict[s
         "consent": consent,
         "preferred_channel": preferred,
         "birthday_doy": birthday,
-        "base_hazard": base_hazard,
-        "churn_threshold": threshold,
+        "base_hazard": base_hazard.astype(np.float32),
+        "churn_clock": threshold,
         "satisfaction": satisfaction,
     }
 
@@ -225,6 +222,19 @@ def _take(d: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
 
 def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+# customers drawn per batch: bounds the temporaries of a large build (a few tens of MB)
+_BATCH = 1 << 16
+
+
+def _draw_traits_in_batches(
+    scenario: Scenario, rng: np.random.Generator, n: int
+) -> dict[str, np.ndarray]:
+    """:func:`_draw_traits` in batches of at most ``_BATCH`` customers (one call when fewer)."""
+    if n <= _BATCH:
+        return _draw_traits(scenario, rng, n)
+    return _concat([_draw_traits(scenario, rng, min(_BATCH, n - i)) for i in range(0, n, _BATCH)])
 
 
 # ------------------------------------------------------------------------------------ builder
@@ -288,7 +298,7 @@ def build_population(
     tenures: list[np.ndarray] = []
     got = 0
     while got < n_initial:
-        batch = max(1024, int((n_initial - got) * 1.5))
+        batch = min(_BATCH, max(1024, int((n_initial - got) * 1.5)))
         cand = _draw_traits(scenario, rng, batch)
         if ten.mean_years > 0:
             max_days = ten.max_years * 365.0
@@ -299,16 +309,17 @@ def build_population(
             t = np.floor(t)
         else:
             t = np.zeros(batch)
-        survive = np.exp(-cand["base_hazard"].sum(axis=1) * t)
+        survive = np.exp(-cand["base_hazard"].sum(axis=1, dtype=np.float64) * t)
         keep = np.flatnonzero(rng.random(batch) < survive)[: n_initial - got]
         parts.append(_take(cand, keep))
         tenures.append(t[keep])
         got += keep.size
-    base = (
-        _concat(parts)
-        if parts
-        else _take(_draw_traits(scenario, rng, 0), np.zeros(0, dtype=np.int64))
-    )
+    if not parts:
+        parts.append(_draw_traits(scenario, rng, 0))
+    # only the columns the purchase history needs; all traits are joined once, below
+    base = {
+        k: np.concatenate([p[k] for p in parts]) for k in ("purchase_rate", "segment", "spend_nu")
+    }
     tenure = np.concatenate(tenures) if tenures else np.zeros(0)
     n0 = int(n_initial)
 
@@ -338,7 +349,7 @@ def build_population(
     arng = streams["arrivals"]
     per_day = arng.poisson(arrivals_per_day, size=horizon_days) if arrivals_per_day > 0 else None
     n_arr = int(per_day.sum()) if per_day is not None else 0
-    arr = _draw_traits(scenario, arng, n_arr)
+    arr = _draw_traits_in_batches(scenario, arng, n_arr)
     arr_day = (
         np.repeat(np.arange(horizon_days), per_day) if per_day is not None else np.zeros(0, int)
     )
@@ -349,14 +360,17 @@ def build_population(
 
     if n_reserve > 0:
         rrng = streams["referral_pool"]
-        res = _draw_traits(scenario, rrng, n_reserve)
+        res = _draw_traits_in_batches(scenario, rrng, n_reserve)
         res_spend = rrng.gamma(p_spend[res["segment"]], 1.0 / res["spend_nu"])
-        arr = _concat([arr, res])
+        arr_parts = [arr, res]
         arr_day = np.concatenate([arr_day, np.full(n_reserve, horizon_days)])
         arr_first_spend = np.concatenate([arr_first_spend, res_spend])
         n_arr += n_reserve
+    else:
+        arr_parts = [arr]
 
-    traits = _concat([base, arr]) if n_arr or n0 else base
+    traits = _concat(parts + arr_parts)
+    del parts, arr_parts
     cap = n0 + n_arr
 
     # --- social ties: an undirected random graph with the given mean degree ----------------
@@ -401,8 +415,7 @@ def build_population(
         fatigue_tolerance=traits["fatigue_tolerance"].astype(np.float32),
         reward_sensitivity=traits["reward_sensitivity"].astype(np.float32),
         discount_sensitivity=traits["discount_sensitivity"].astype(np.float32),
-        base_hazard=traits["base_hazard"],
-        churn_threshold=traits["churn_threshold"],
+        base_hazard=np.asfortranarray(traits["base_hazard"], dtype=np.float32),
         segment_cycle_days=np.array([365.0 / s.purchase_rate_per_year.mean for s in seg_list]),
         tie_indptr=indptr,
         tie_indices=indices,
@@ -420,13 +433,14 @@ def build_population(
         satisfaction=traits["satisfaction"],
         last_valued_touch_day=touch,
         unresolved=np.zeros(cap, dtype=np.int16),
-        cum_hazard=np.zeros((cap, len(CAUSES))),
+        churn_clock=np.asfortranarray(traits["churn_clock"]),
         churn_day=np.full(cap, -1, dtype=np.int32),
         churn_cause=np.full(cap, -1, dtype=np.int8),
         times_won_back=np.zeros(cap, dtype=np.int16),
         won_back_day=np.full(cap, never, dtype=np.int32),
         exposure=np.zeros(cap),
-        fatigue=np.zeros((cap, len(CHANNELS)), dtype=np.float64),
+        # float32, one contiguous column per channel: decayed and summed every day
+        fatigue=np.zeros((cap, len(CHANNELS)), dtype=np.float32, order="F"),
         unsubscribed=np.zeros((cap, len(CHANNELS)), dtype=bool),
         has_account_manager=am,
         onboarded=np.concatenate([np.ones(n0, dtype=bool), np.zeros(n_arr, dtype=bool)]),
@@ -452,7 +466,7 @@ def _random_ties(
     src, dst = src[order], dst[order]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
-    return indptr, dst.astype(np.int64)
+    return indptr, dst.astype(np.int32 if n < 2**31 else np.int64)
 
 
 def gather_ties(pop: Population, rows: np.ndarray) -> np.ndarray:

@@ -40,11 +40,10 @@ def reactivate(world: World, rows: np.ndarray, day: int) -> None:
     pop.won_back_day[rows] = day
     pop.churn_day[rows] = -1
     pop.churn_cause[rows] = -1
-    pop.cum_hazard[rows] = 0.0
     times = pop.times_won_back[rows].astype(np.int64)
     for k in range(len(CAUSES)):
         u = counter_uniform(seed, "rethreshold", rows, k, times)
-        pop.churn_threshold[rows, k] = -np.log1p(-u)
+        pop.churn_clock[rows, k] = -np.log1p(-u)
     p_shape = np.array([s.spend.p for s in world.scenario.population.segments.values()])
     u = counter_uniform(seed, "reactivation_spend", rows, times)
     amounts = special.gammaincinv(p_shape[pop.segment[rows]], u) / pop.spend_nu[rows]
