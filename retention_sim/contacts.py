@@ -65,12 +65,15 @@ class _Send:
 class _CapCounter:
     """Messages per customer in a rolling or calendar window, for one cap."""
 
-    def __init__(self, n: int, window_days: int, calendar: bool, start: dt.date):
+    def __init__(self, n: int, window_days: int, calendar: bool, start: dt.date, max_per_day: int):
         self.window = window_days
         self.calendar = calendar
         self.start = start
         self.count = np.zeros(n, dtype=np.int32)
-        self.buckets = None if calendar else np.zeros((window_days, n), dtype=np.int16)
+        # messages per customer and day of the window: a customer gets at most one message per
+        # campaign step a day, so one byte is enough for any policy of fewer than 256 steps
+        small = np.uint8 if max_per_day < 256 else np.uint16
+        self.buckets = None if calendar else np.zeros((window_days, n), dtype=small)
         self.period = -1
 
     def _period(self, day: int) -> int:
@@ -123,7 +126,13 @@ class ContactEngine:
             (
                 None if cap.channel == "any" else _CH[cap.channel],
                 cap.max,
-                _CapCounter(n, cap.window_days, cap.window == "calendar", sc.calendar.start),
+                _CapCounter(
+                    n,
+                    cap.window_days,
+                    cap.window == "calendar",
+                    sc.calendar.start,
+                    sum(max(1, len(c.steps or ())) for c in self.campaigns),
+                ),
             )
             for cap in g.caps
         ]
@@ -135,9 +144,11 @@ class ContactEngine:
         self.click_rate = np.array([c.click_rate if c else 0.0 for c in chans])
         self.unsub_rate = np.array([c.unsubscribe_rate if c else 0.0 for c in chans])
         self.complaint_rate = np.array([c.complaint_rate if c else 0.0 for c in chans])
-        self.fatigue_weight = np.array([c.fatigue_weight if c else 0.0 for c in chans])
+        self.fatigue_weight = np.array(
+            [c.fatigue_weight if c else 0.0 for c in chans], dtype=np.float32
+        )
         half = np.array([c.fatigue_half_life_days if c else 1.0 for c in chans])
-        self.fatigue_keep = 0.5 ** (1.0 / half)
+        self.fatigue_keep = (0.5 ** (1.0 / half)).astype(np.float32)  # fatigue is float32
         self.has_channel = np.array([c is not None for c in chans])
         # offers, reminders and dormant wake-ups
         self.offer_discount = np.zeros(n)
@@ -334,7 +345,7 @@ class ContactEngine:
         w.components["fatigue_total"] = ftot  # reused by the annoyance hazard today
         n = int(w.present.sum())
         if n:
-            w.log.set("fatigue_mean", float(np.sum(ftot, where=w.present)) / n)
+            w.log.set("fatigue_mean", float(np.sum(ftot, where=w.present, dtype=np.float64)) / n)
             w.log.set(
                 "over_tolerance_share",
                 float(np.count_nonzero((ftot > pop.fatigue_tolerance) & w.present)) / n,
@@ -588,7 +599,9 @@ class ContactEngine:
         self.last_sent[rows, ch] = day
         k = k.astype(np.int64)
         # responses use the fatigue before this message; counter-based draws (CRN)
-        ratio = pop.fatigue[rows].sum(axis=1) / np.maximum(pop.fatigue_tolerance[rows], 1e-9)
+        ratio = pop.fatigue[rows].sum(axis=1, dtype=np.float64) / np.maximum(
+            pop.fatigue_tolerance[rows], 1e-9
+        )
         pop.fatigue[rows, ch] += self.fatigue_weight[ch]
         relevance = c.relevance * (r.birthday_relevance if c.type == "birthday" else 1.0)
         u_open, u_click, u_unsub, u_comp = counter_uniforms(
@@ -800,7 +813,7 @@ class ContactEngine:
             }
             out["by_campaign"][name] = b
         present = w.present
-        ftot = pop.fatigue[present].sum(axis=1)
+        ftot = pop.fatigue[present].sum(axis=1, dtype=np.float64)
         tol = pop.fatigue_tolerance[present]
         out["fatigue"] = {
             "mean": float(ftot.mean()) if ftot.size else 0.0,

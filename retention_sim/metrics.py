@@ -7,6 +7,8 @@ import pandas as pd
 
 __all__ = ["DailyLog", "EventLog"]
 
+_FLUSH_ROWS = 4096  # records kept as tuples before they are packed into arrays
+
 
 class DailyLog:
     """Named numeric columns, one value per simulated day.
@@ -80,6 +82,8 @@ class EventLog:
     def record(self, *values: object) -> None:
         """Append one record, values in the order of ``fields``."""
         self._rows.append(values)
+        if len(self._rows) >= _FLUSH_ROWS:
+            self._flush()  # a long list of tuples would burden the garbage collector
 
     def _flush(self) -> None:
         if self._rows:

@@ -8,6 +8,7 @@ import numpy as np
 from scipy import special
 
 from .loyalty import earn_points, reward_multiplier
+from .random_streams import counter_uniform
 from .vocabulary import STAGES, Stage
 from .world import World
 
@@ -57,7 +58,6 @@ def purchase_step(world: World, day: int) -> tuple[np.ndarray, np.ndarray]:
     pop = world.pop
     sc = world.scenario
     u = world.daily_uniforms("purchase")
-    u_spend = world.daily_uniforms("spend")
     present = world.present
     if not present.any():
         return np.zeros(0, dtype=np.int64), np.zeros(0)
@@ -86,7 +86,11 @@ def purchase_step(world: World, day: int) -> tuple[np.ndarray, np.ndarray]:
             p_shape = np.array([s.spend.p for s in sc.population.segments.values()])
             world.components["spend_p"] = p_shape
         shape = p_shape[pop.segment[buyers]]
-        amounts = special.gammaincinv(shape, u_spend[buyers]) / pop.spend_nu[buyers]
+        # spend luck is counter-based (customer, day): the same basket under any policy, drawn
+        # for the buyers only
+        seed = int(world.components.get("seed", 0))
+        u_spend = counter_uniform(seed, "spend", buyers, day)
+        amounts = special.gammaincinv(shape, u_spend) / pop.spend_nu[buyers]
         book_purchases(world, buyers, amounts, day)
     return buyers, amounts
 
@@ -104,7 +108,9 @@ def book_purchases(world: World, rows: np.ndarray, amounts: np.ndarray, day: int
     world.log.add("gross_margin", revenue * econ.gross_margin)
     pop.pv_contribution[rows] += amounts * econ.gross_margin * world.discount_factor(day)
     world.transactions.append(
-        customer_id=rows, day=np.full(rows.size, day, dtype=np.int32), amount=amounts
+        customer_id=rows.astype(np.int32),
+        day=np.full(rows.size, day, dtype=np.int32),
+        amount=amounts,
     )
     earn_points(world, rows, amounts, day)
     lapsed = rows[pop.stage[rows] == Stage.LAPSED]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,6 @@ __all__ = ["SimulationResult", "build_result"]
 COST_COLUMNS = ("reward_cost", "contact_cost", "discount_cost", "staff_cost", "acquisition_cost")
 
 
-@dataclass
 class SimulationResult:
     """What a run produced.
 
@@ -36,13 +36,41 @@ class SimulationResult:
     transactions
         ``customer_id, date, amount``: every purchase in the horizon (the layout ``lifetimes`` and
         ``pymc-marketing`` read).
+    extras
+        Optional extra outputs (``messages`` when recorded, ``observed_customer_id``).
+
+    ``customers`` and ``transactions`` are kept as compact arrays and turned into frames the
+    first time they are read: a study that only needs the summary and the daily series (every
+    replication of an experiment) never pays for them.
     """
 
-    daily: pd.DataFrame
-    summary: dict[str, Any]
-    customers: pd.DataFrame
-    transactions: pd.DataFrame
-    extras: dict[str, Any] = field(default_factory=dict)
+    def __init__(
+        self,
+        daily: pd.DataFrame,
+        summary: dict[str, Any],
+        customers: pd.DataFrame | Callable[[], pd.DataFrame],
+        transactions: pd.DataFrame | Callable[[], pd.DataFrame],
+        extras: dict[str, Any] | None = None,
+    ) -> None:
+        self.daily = daily
+        self.summary = summary
+        self._customers = customers
+        self._transactions = transactions
+        self.extras: dict[str, Any] = {} if extras is None else extras
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        """The final state of every customer who was ever in the base (built on first use)."""
+        if not isinstance(self._customers, pd.DataFrame):
+            self._customers = self._customers()
+        return self._customers
+
+    @property
+    def transactions(self) -> pd.DataFrame:
+        """Every purchase: ``customer_id, date, amount``, by date (built on first use)."""
+        if not isinstance(self._transactions, pd.DataFrame):
+            self._transactions = self._transactions()
+        return self._transactions
 
     def write(self, out: str | Path, *, messages: bool = False) -> list[Path]:
         """Write ``summary.json``, ``daily.csv`` and ``transactions.csv`` under ``out``.
@@ -59,6 +87,74 @@ class SimulationResult:
         if messages and self.extras.get("messages") is not None:
             written.append(write_csv(out / "messages.csv", self.extras["messages"], index=False))
         return written
+
+
+@dataclass(frozen=True)
+class _CustomersFrame:
+    """Builds the customers frame from compact columns (picklable, unlike a closure)."""
+
+    start: pd.Timestamp
+    columns: dict[str, np.ndarray]
+    segment_names: tuple[str, ...]
+    tier_names: tuple[str, ...]
+
+    def __call__(self) -> pd.DataFrame:
+        c = self.columns
+        start = self.start
+
+        def dates(days: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+            out = start + pd.to_timedelta(days.astype(np.int64), unit="D")
+            if valid is not None:
+                out = out.where(valid, pd.NaT)
+            return np.asarray(out)
+
+        seg = np.array(self.segment_names, dtype=object)
+        tiers = np.array(self.tier_names, dtype=object)
+        stage_names = np.array(STAGES, dtype=object)
+        cause_names = np.array(CAUSES + ("",), dtype=object)
+        churn_day = c["churn_day"]
+        return pd.DataFrame(
+            {
+                "customer_id": c["customer_id"].astype(np.int64),
+                "segment": seg[c["segment"]],
+                "acquired_date": dates(c["acquired_day"]),
+                "stage": stage_names[c["stage"]],
+                "tier": tiers[c["tier"]],
+                "purchases": c["purchases"],
+                "spend_total": c["spend_total"],
+                "last_purchase_date": dates(c["last_purchase_day"]),
+                "churn_date": dates(np.maximum(churn_day, 0), churn_day >= 0),
+                "churn_cause": cause_names[c["churn_cause"]],
+                "times_won_back": c["times_won_back"],
+                "satisfaction": c["satisfaction"],
+                "points": c["points"],
+                "preferred_channel": np.array(CHANNELS + ("",), dtype=object)[
+                    c["preferred_channel"]
+                ],
+                "fatigue": c["fatigue"],
+                "fatigue_tolerance": c["fatigue_tolerance"].astype(float),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class _TransactionsFrame:
+    """Builds the transactions frame from the run's event log arrays."""
+
+    start: pd.Timestamp
+    columns: dict[str, np.ndarray]
+
+    def __call__(self) -> pd.DataFrame:
+        tx = self.columns
+        order = np.lexsort((tx["customer_id"], tx["day"]))  # by date, then customer
+        tdays = tx["day"][order].astype(np.int64)
+        return pd.DataFrame(
+            {
+                "customer_id": tx["customer_id"][order].astype(np.int64),
+                "date": self.start + pd.to_timedelta(tdays, unit="D"),
+                "amount": tx["amount"][order].astype(float),
+            }
+        )
 
 
 def _service_daily(world: World) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -188,49 +284,30 @@ def build_result(world: World, policy: Any = None) -> SimulationResult:
     summary["profit"] = summary["profit"] + summary["membership_fees"]
 
     rows = np.flatnonzero(ever)
-
-    def _dates(days: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
-        out = start + pd.to_timedelta(days.astype(np.int64), unit="D")
-        if valid is not None:
-            out = out.where(valid, pd.NaT)
-        return np.asarray(out)
-
-    seg = np.array(pop.segment_names, dtype=object)
-    tiers = np.array(pop.tier_names, dtype=object)
-    stage_names = np.array(STAGES, dtype=object)
-    cause_names = np.array(CAUSES + ("",), dtype=object)
-    customers = pd.DataFrame(
-        {
+    customers = _CustomersFrame(
+        start=start,
+        columns={
             "customer_id": rows,
-            "segment": seg[pop.segment[rows]],
-            "acquired_date": _dates(pop.acquired_day[rows]),
-            "stage": stage_names[pop.stage[rows]],
-            "tier": tiers[pop.tier[rows]],
+            "segment": pop.segment[rows],
+            "acquired_day": pop.acquired_day[rows],
+            "stage": pop.stage[rows],
+            "tier": pop.tier[rows],
             "purchases": pop.n_purchases[rows],
             "spend_total": pop.spend_total[rows],
-            "last_purchase_date": _dates(pop.last_purchase_day[rows]),
-            "churn_date": _dates(np.maximum(pop.churn_day[rows], 0), pop.churn_day[rows] >= 0),
-            "churn_cause": cause_names[pop.churn_cause[rows]],
+            "last_purchase_day": pop.last_purchase_day[rows],
+            "churn_day": pop.churn_day[rows],
+            "churn_cause": pop.churn_cause[rows],
             "times_won_back": pop.times_won_back[rows],
             "satisfaction": pop.satisfaction[rows],
             "points": pop.points[rows],
-            "preferred_channel": np.array(CHANNELS + ("",), dtype=object)[
-                pop.preferred_channel[rows]
-            ],
-            "fatigue": pop.fatigue[rows].sum(axis=1),
-            "fatigue_tolerance": pop.fatigue_tolerance[rows].astype(float),
-        }
+            "preferred_channel": pop.preferred_channel[rows],
+            "fatigue": pop.fatigue[rows].sum(axis=1, dtype=np.float64),
+            "fatigue_tolerance": pop.fatigue_tolerance[rows],
+        },
+        segment_names=tuple(pop.segment_names),
+        tier_names=tuple(pop.tier_names),
     )
-    tx = world.transactions.arrays()
-    order = np.lexsort((tx["customer_id"], tx["day"]))
-    tdays = tx["day"][order].astype(np.int64)
-    transactions = pd.DataFrame(
-        {
-            "customer_id": tx["customer_id"][order].astype(np.int64),
-            "date": pd.Timestamp(sc.calendar.start) + pd.to_timedelta(tdays, unit="D"),
-            "amount": tx["amount"][order].astype(float),
-        }
-    )
+    transactions = _TransactionsFrame(start=start, columns=world.transactions.arrays())
     result = SimulationResult(
         daily=daily, summary=summary, customers=customers, transactions=transactions
     )
