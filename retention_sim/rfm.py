@@ -17,9 +17,28 @@ SEGMENT_CODES = {name: k for k, name in enumerate(RFM_SEGMENTS)}
 
 
 def _rank_share(values: np.ndarray) -> np.ndarray:
-    """Share of customers strictly below each value (ties share the lower rank), in [0, 1)."""
-    order = np.sort(values, kind="stable")
-    return np.searchsorted(order, values, side="left") / max(values.size, 1)
+    """Share of customers strictly below each value (ties share the lower rank), in [0, 1).
+
+    Integers over a modest range (days, counts) are ranked by counting, in linear time; other
+    values by one sort, each tie run taking the rank of its first member.
+    """
+    n = values.size
+    if n == 0:
+        return np.zeros(0)
+    if np.issubdtype(values.dtype, np.integer):
+        lo = int(values.min())
+        if int(values.max()) - lo <= 4 * n + 1024:
+            counts = np.bincount(values - lo)
+            below = np.cumsum(counts) - counts
+            return below[values - lo] / n
+    order = np.argsort(values, kind="stable")
+    ranked = values[order]
+    first = np.arange(n)
+    first[1:][ranked[1:] == ranked[:-1]] = 0  # a tie keeps the rank of its run's first member
+    np.maximum.accumulate(first, out=first)
+    out = np.empty(n)
+    out[order] = first / n
+    return out
 
 
 def rfm_scores(
@@ -29,9 +48,9 @@ def rfm_scores(
 
     Returns ``(r, f, m, shares)`` where ``shares`` is a ``3 × n`` array of rank shares.
     """
-    sr = _rank_share(-recency_days.astype(float))
-    sf = _rank_share(frequency.astype(float))
-    sm = _rank_share(monetary.astype(float))
+    sr = _rank_share(-np.asarray(recency_days))
+    sf = _rank_share(np.asarray(frequency))
+    sm = _rank_share(np.asarray(monetary, dtype=float))
     score = lambda s: (1 + np.floor(s * 5)).astype(np.int8)  # noqa: E731
     return score(sr), score(sf), score(sm), np.vstack([sr, sf, sm])
 

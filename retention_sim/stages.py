@@ -24,6 +24,15 @@ def own_cycle_days(world: World, rows: np.ndarray | slice) -> np.ndarray:
     return np.maximum(cyc, 1.0)
 
 
+def _thresholds(world: World, rows: np.ndarray | slice) -> tuple[np.ndarray, np.ndarray]:
+    """Days without a purchase after which each customer is at risk, and lapsed."""
+    st = world.scenario.stages
+    cyc = own_cycle_days(world, rows)
+    at_risk = np.maximum(st.at_risk_min_days, st.at_risk_cycles * cyc)
+    lapsed = np.maximum(st.lapsed_min_days, st.lapsed_cycles * cyc)
+    return at_risk, lapsed
+
+
 def classify(world: World, rows: np.ndarray | slice, day: int) -> np.ndarray:
     """The stage each present customer in ``rows`` is in on ``day`` (before churn is decided).
 
@@ -32,12 +41,21 @@ def classify(world: World, rows: np.ndarray | slice, day: int) -> np.ndarray:
     ``onboarding_days`` of acquisition), won back (within ``won_back_days`` of a return), loyal
     (tier at least ``loyal_min_tier`` or at least ``loyal_min_purchases`` purchases), active.
     """
+    return _classify(world, rows, day, *_thresholds(world, rows))
+
+
+def _classify(
+    world: World,
+    rows: np.ndarray | slice,
+    day: int,
+    at_risk_after: np.ndarray,
+    lapsed_after: np.ndarray,
+) -> np.ndarray:
     pop = world.pop
     st = world.scenario.stages
     recency = day - pop.last_purchase_day[rows]
-    cyc = own_cycle_days(world, rows)
-    at_risk = recency > np.maximum(st.at_risk_min_days, st.at_risk_cycles * cyc)
-    lapsed = recency > np.maximum(st.lapsed_min_days, st.lapsed_cycles * cyc)
+    at_risk = recency > at_risk_after
+    lapsed = recency > lapsed_after
     new = (day - pop.acquired_day[rows]) < st.onboarding_days
     won = (day - pop.won_back_day[rows]) < st.won_back_days
     n = recency.shape[0]
@@ -57,8 +75,23 @@ def classify(world: World, rows: np.ndarray | slice, day: int) -> np.ndarray:
 
 
 def stage_step(world: World, day: int) -> None:
-    """Reclassify every present customer; changes are counted in the transition matrix."""
-    new = classify(world, slice(None), day)
+    """Reclassify every present customer; changes are counted in the transition matrix.
+
+    A customer's at-risk and lapsed thresholds depend on their purchase history only, so they
+    are kept between days and recomputed for the customers who bought today (every purchase,
+    an arrival's first one included, sets ``last_purchase_day`` to the day).
+    """
+    cached = world.components.get("stage_thresholds")
+    if cached is None:
+        cached = _thresholds(world, slice(None))
+        world.components["stage_thresholds"] = cached
+    else:
+        bought = np.flatnonzero(world.pop.last_purchase_day == day)
+        if bought.size:
+            at_risk, lapsed = _thresholds(world, bought)
+            cached[0][bought] = at_risk
+            cached[1][bought] = lapsed
+    new = _classify(world, slice(None), day, *cached)
     changed = np.flatnonzero(world.present & (new != world.pop.stage))
     if changed.size:
         world.set_stage(changed, new[changed])

@@ -32,3 +32,21 @@ def test_vip_is_top_quarter_on_all_three():
     vip = vip_mask(shares)
     # independent uniforms: 0.25^3 of customers are in the top quarter of all three
     assert abs(vip.mean() - 0.25**3) < 4 * np.sqrt(0.25**3 / n)
+
+
+def test_rank_share_matches_the_sorting_definition_with_ties():
+    """Counting (integers) and the sort path (floats) give the share strictly below each value."""
+    from retention_sim.rfm import _rank_share
+
+    rng = np.random.default_rng(11)
+    cases = [
+        rng.integers(-400, 3000, 5000),  # recency-like, many ties
+        rng.poisson(3, 5000).astype(np.int32) + 1,  # frequency
+        np.round(rng.gamma(2.0, 50.0, 5000), 0),  # monetary with ties
+        rng.gamma(2.0, 50.0, 5000),  # monetary, distinct
+        np.array([10**12, 0, 5, 5], dtype=np.int64),  # a range too wide for counting
+    ]
+    for v in cases:
+        expected = np.searchsorted(np.sort(v), v, side="left") / v.size
+        assert np.array_equal(_rank_share(v), expected)
+    assert _rank_share(np.zeros(0, dtype=int)).size == 0
