@@ -10,11 +10,17 @@ becomes its own process: it arrives at a random moment of the working day, queue
 - not answered within ``abandon_after_hours``: the customer gives up; an issue stays unresolved
   for ``unresolved_days`` (raising the dissatisfaction hazard).
 
+Open issues are counted per customer and closed by a calendar of closing days (no process is
+kept waiting for weeks per issue): only the daily step reads the count, and an issue opened at
+time ``t`` is closed before the first daily step at or after ``t + unresolved_days``.
+
 The desk runs in *working time*: one simulated day holds ``hours_per_day`` working hours.
 Outbound calls of a contact policy use the same agents (:meth:`ServiceDesk.call`).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import simpy
@@ -55,6 +61,7 @@ class ServiceDesk:
         annual = sv.product_issue_rate_per_year
         self.p_issue = -np.expm1(-annual / 365.0)
         self.p_inquiry = -np.expm1(-sv.inquiry_rate_per_year / 365.0)
+        self._closing: dict[int, list[np.ndarray]] = {}  # day → rows whose issue closes then
 
     # ------------------------------------------------------------------ daily demand
     def demand_step(self, day: int) -> None:
@@ -62,6 +69,8 @@ class ServiceDesk:
         w = self.world
         pop = w.pop
         sv = self.cfg
+        for rows in self._closing.pop(day, ()):
+            pop.unresolved[rows] -= 1
         u = w.daily_uniforms("service_demand")
         if self.p_issue <= 0 and self.p_inquiry <= 0:
             return
@@ -78,8 +87,7 @@ class ServiceDesk:
                 0.0, pop.satisfaction[issues] - sv.satisfaction_drop_per_issue
             )
             w.log.add("product_issues", float(issues.size))
-            for r in silent.tolist():
-                w.env.process(self._unresolved(r))
+            self.open_issue(silent)
         for r in reported.tolist():
             self.start(r, ISSUE, day)
         for r in inquiries.tolist():
@@ -124,9 +132,13 @@ class ServiceDesk:
             yield env.timeout(patience)
         else:
             with pool.request() as req:
-                got = yield req | env.timeout(patience)
-                if req in got:
+                if req.triggered:  # an agent is free: no queue, so no patience clock either
+                    yield req
                     served = True
+                else:
+                    got = yield req | env.timeout(patience)
+                    served = req in got
+                if served:
                     wait = env.now - arrived
                     yield env.timeout(service_days)
         if not served:
@@ -144,13 +156,20 @@ class ServiceDesk:
             s = s - sv.wait_penalty_per_hour * max(0.0, wait_h - sv.quick_resolution_hours)
         pop.satisfaction[row] = min(1.0, max(0.0, s))
         if not served and kind == ISSUE:
-            yield from self._unresolved(row)
+            self.open_issue(np.array([row]))
 
-    def _unresolved(self, row: int):
-        pop = self.world.pop
-        pop.unresolved[row] += 1
-        yield self.world.env.timeout(self.cfg.unresolved_days)
-        pop.unresolved[row] -= 1
+    def open_issue(self, rows: np.ndarray) -> None:
+        """Open an unresolved issue for each of ``rows`` (distinct) for ``unresolved_days``.
+
+        It counts in every daily step from now until ``now + unresolved_days`` (at least in
+        today's, if opened at the start of a day).
+        """
+        if rows.size == 0:
+            return
+        now = self.world.env.now
+        close = max(math.ceil(now + self.cfg.unresolved_days), math.floor(now) + 1)
+        self.world.pop.unresolved[rows] += 1
+        self._closing.setdefault(close, []).append(rows)
 
     def call(self, row: int, day: int) -> simpy.Process:
         """An outbound call to ``row`` (a contact policy's proactive call) on the agents' pool."""

@@ -2,8 +2,8 @@
 
 The daily process does what every customer does every day, vectorised over the population
 (arrivals, satisfaction drift, purchases, service demand, contacts, churn, stages, metrics).
-Sparse, stateful behaviour runs as its own SimPy processes: each service request, unresolved
-issues, competitor campaigns and the loyalty programme's tier reviews.
+Sparse, stateful behaviour runs as its own SimPy processes: each service request, each
+customer's journey, competitor campaigns and the loyalty programme's tier reviews.
 """
 
 from __future__ import annotations

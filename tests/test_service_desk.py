@@ -103,3 +103,50 @@ def test_staff_scale_with_the_base(default_scenario):
     )
     assert small.summary["service"]["agents"] == max(1, round(full / 4))
     assert big.summary["service"]["agents"] == 3 * full
+
+
+def test_unresolved_issues_count_for_exactly_unresolved_days():
+    """Silent issues opened on day d count in the daily steps of days d .. d+k-1 and are closed
+    on day d+k; abandoned requests likewise from the moment they give up (no churn here, so
+    every customer stays present and the daily count is a moving sum)."""
+    from retention_sim import simulate
+
+    k = 5
+    silent = plain_scenario(
+        service={
+            "agents": 1,
+            "product_issue_rate_per_year": 3.0,
+            "inquiry_rate_per_year": 0,
+            "contact_share": 0.0,  # nobody reports: every issue is silent
+            "unresolved_days": k,
+        }
+    )
+    r = simulate(silent, seed=8, customers=3000, days=60)
+    opened = r.daily["product_issues"].to_numpy()
+    counted = r.daily["unresolved_issues"].to_numpy()
+    moving = np.convolve(opened, np.ones(k))[: opened.size]
+    assert opened.sum() > 100 and np.array_equal(counted, moving)
+
+    abandoned = plain_scenario(
+        service={
+            "agents": 0,  # every reported issue is abandoned after its patience
+            "hours_per_day": 8,
+            "abandon_after_hours": 4,  # half a working day
+            "product_issue_rate_per_year": 3.0,
+            "inquiry_rate_per_year": 0,
+            "contact_share": 1.0,
+            "unresolved_days": k,
+        }
+    )
+    r = simulate(abandoned, seed=8, customers=3000, days=60)
+    opened = r.daily["product_issues"].to_numpy()
+    counted = r.daily["unresolved_issues"].to_numpy()
+    # an issue raised on day d at d + U(0,1) gives up half a day later, at t in [d+.5, d+1.5),
+    # and counts on the k daily steps from ceil(t): surely on days d+2 .. d+k, possibly on
+    # d+1 and d+k+1
+    assert counted[0] == 0 and opened.sum() > 100
+    surely = np.convolve(opened, np.ones(k - 1))  # [j-2]: raised on days j-k .. j-2
+    possibly = np.convolve(opened, np.ones(k + 1))  # [j-1]: raised on days j-k-1 .. j-1
+    j = np.arange(2, opened.size)
+    assert (counted[j] >= surely[j - 2]).all() and (counted[j] <= possibly[j - 1]).all()
+    assert (counted[j] > surely[j - 2]).any() and (counted[j] < possibly[j - 1]).any()
