@@ -50,6 +50,14 @@ _M = ("delivered", "opened", "clicked", "unsubscribes", "complaints", "cost", "v
 _MI = {m: k for k, m in enumerate(_M)}
 
 
+def _total_fatigue(fatigue: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Total fatigue of ``rows`` over channels, in float64 (one gather per channel column)."""
+    out = fatigue[:, 0][rows].astype(np.float64)
+    for k in range(1, fatigue.shape[1]):
+        out += fatigue[:, k][rows]
+    return out
+
+
 def _scale_odds(p: np.ndarray, factor: float) -> np.ndarray:
     """Multiply the odds of ``p`` by ``factor``: ≈ ``factor × p`` for small ``p``, never > 1."""
     return factor * p / (1.0 - p + factor * p)
@@ -496,7 +504,7 @@ class ContactEngine:
             notified[hit, 1] = period
             parts.append(hit)
         if "near" in c.notify_on:
-            nxt = th[pop.tier.astype(np.int64) + 1]
+            nxt = th[pop.tier + 1]  # tier codes are small (int8)
             near = (pop.period_points >= c.near_share * nxt) & (pop.period_points < nxt)
             hit = np.flatnonzero(w.present & near & (notified[:, 0] != period))
             notified[hit, 0] = period
@@ -599,9 +607,7 @@ class ContactEngine:
         self.last_sent[rows, ch] = day
         k = k.astype(np.int64)
         # responses use the fatigue before this message; counter-based draws (CRN)
-        ratio = pop.fatigue[rows].sum(axis=1, dtype=np.float64) / np.maximum(
-            pop.fatigue_tolerance[rows], 1e-9
-        )
+        ratio = _total_fatigue(pop.fatigue, rows) / np.maximum(pop.fatigue_tolerance[rows], 1e-9)
         pop.fatigue[rows, ch] += self.fatigue_weight[ch]
         relevance = c.relevance * (r.birthday_relevance if c.type == "birthday" else 1.0)
         u_open, u_click, u_unsub, u_comp = counter_uniforms(
