@@ -664,6 +664,7 @@ class ContactEngine:
         # counters
         st = self.stats[c_idx]
         nch = len(CHANNELS)
+        counts = {}
         for name, mask in (
             ("delivered", None),
             ("opened", opened),
@@ -673,16 +674,20 @@ class ContactEngine:
             ("valued", valued),
         ):
             sel = ch if mask is None else ch[mask]
-            st[:, _MI[name]] += np.bincount(sel, minlength=nch)
+            counts[name] = np.bincount(sel, minlength=nch)
+            st[:, _MI[name]] += counts[name]
         st[:, _MI["cost"]] += np.bincount(ch, weights=cost, minlength=nch)
         log = w.log
         log.add("messages_delivered", float(rows.size))
-        log.add("messages_opened", float(opened.sum()))
-        log.add("messages_clicked", float(clicked.sum()))
-        log.add("unsubscribes", float(unsub.sum()))
-        log.add("complaints", float(complaint.sum()))
-        for k_ch in np.unique(ch):
-            log.add(f"delivered_{CHANNELS[k_ch]}", float((ch == k_ch).sum()))
+        for name, column in (
+            ("opened", "messages_opened"),
+            ("clicked", "messages_clicked"),
+            ("unsubscribes", "unsubscribes"),
+            ("complaints", "complaints"),
+        ):
+            log.add(column, float(counts[name].sum()))
+        for k_ch in np.flatnonzero(counts["delivered"]):
+            log.add(f"delivered_{CHANNELS[k_ch]}", float(counts["delivered"][k_ch]))
         if self.msg_log is not None:
             outcome = np.where(clicked, 2, np.where(opened, 1, 0)).astype(np.int8)
             self.msg_log.append(
