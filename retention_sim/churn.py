@@ -7,8 +7,9 @@ day, the one that ran out first within the day (the smallest fraction of the day
 needed) wins. This is exact for hazards that are constant within a day, and it keeps each
 cause's luck independent of every other cause and of the policy (common random numbers).
 
-The step works one cause at a time over all rows, with one reusable day-hazard buffer, so no
-customers × causes temporary is ever built.
+The step works one block of rows at a time (sized to stay in the CPU cache) and, within a
+block, one cause at a time with one reusable day-hazard buffer, so no customers × causes
+temporary is ever built and a large base does not stream every array from memory per cause.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = ["hazards", "cause_hazard", "churn_step"]
 
 _I = {c: k for k, c in enumerate(CAUSES)}
 _ANNOYANCE = _I["annoyance"]
+_BLOCK = 1 << 17  # rows per block: a block's float64 columns are 1 MB
 
 
 def _tables(world: World) -> dict:
@@ -43,7 +45,7 @@ def _tables(world: World) -> dict:
             "indiff_stage": np.array([c.indifference.stage_multiplier.get(s, 1.0) for s in STAGES]),
             "tier": np.array([c.competitor.tier_multiplier.get(n, 1.0) for n in tiers]),
             "live": live,
-            "buffer": np.zeros(pop.capacity),
+            "buffer": np.zeros(min(pop.capacity, _BLOCK)),
         }
         # per-cause columns are read one at a time: keep each column contiguous
         pop.base_hazard = np.asfortranarray(pop.base_hazard)
@@ -52,8 +54,14 @@ def _tables(world: World) -> dict:
     return t
 
 
-def cause_hazard(world: World, day: int, k: int, out: np.ndarray | None = None) -> np.ndarray:
-    """Daily hazard of cause ``k`` for every row (zero for rows not in the base).
+def cause_hazard(
+    world: World,
+    day: int,
+    k: int,
+    out: np.ndarray | None = None,
+    rows: slice = slice(None),
+) -> np.ndarray:
+    """Daily hazard of cause ``k`` for the ``rows`` slice (zero for rows not in the base).
 
     Modifiers (see ``docs/model.md`` §7.3):
 
@@ -70,7 +78,9 @@ def cause_hazard(world: World, day: int, k: int, out: np.ndarray | None = None) 
     sc = world.scenario
     c = sc.churn.causes
     t = _tables(world)
-    h = np.empty(pop.capacity) if out is None else out
+    r = rows
+    present = world.present[r]
+    h = np.empty(present.size) if out is None else out
     name = CAUSES[k]
     if name == "annoyance":
         ann = c.annoyance.annual_probability_per_excess
@@ -78,43 +88,44 @@ def cause_hazard(world: World, day: int, k: int, out: np.ndarray | None = None) 
         if ann <= 0 or ftot is None:  # no contact policy: no fatigue, no annoyance
             h[:] = 0.0
             return h
-        np.divide(ftot, pop.fatigue_tolerance, out=h)
+        np.divide(ftot[r], pop.fatigue_tolerance[r], out=h)
         h -= 1.0
         np.maximum(h, 0.0, out=h)
-        h *= world.present
+        h *= present
         h *= -np.log1p(-ann) / 365.0
         if c.annoyance.frailty:
-            h *= pop.frailty
+            h *= pop.frailty[r]
         return h
-    np.multiply(pop.base_hazard[:, k], world.present, out=h)
+    np.multiply(pop.base_hazard[r, k], present, out=h)
     if name == "friends" and c.friends.per_churned_tie:
-        h *= 1.0 + c.friends.per_churned_tie * pop.exposure
+        h *= 1.0 + c.friends.per_churned_tie * pop.exposure[r]
     elif name == "competitor":
         h *= world.competitor_pressure
-        h *= t["tier"][pop.tier]
+        h *= t["tier"][pop.tier[r]]
         if c.competitor.demotion_multiplier != 1.0:
-            recent = (day - pop.demoted_day) < c.competitor.demotion_memory_days
+            recent = (day - pop.demoted_day[r]) < c.competitor.demotion_memory_days
             h[recent] *= c.competitor.demotion_multiplier
         wake = world.components.get("wakeup")
         if wake is not None and wake[1] != 1.0:
-            h[wake[0]] *= wake[1]
+            h[wake[0][r]] *= wake[1]
     elif name == "dissatisfaction":
         dis = c.dissatisfaction
         ref = sc.satisfaction.reference
-        h *= np.exp(dis.satisfaction_sensitivity * (ref - pop.satisfaction))
+        h *= np.exp(dis.satisfaction_sensitivity * (ref - pop.satisfaction[r]))
         if dis.per_unresolved_issue:
-            h *= 1.0 + dis.per_unresolved_issue * pop.unresolved
+            h *= 1.0 + dis.per_unresolved_issue * pop.unresolved[r]
     elif name == "indifference":
         ind = c.indifference
-        clock = (day - pop.last_valued_touch_day).astype(np.float64)
+        clock = (day - pop.last_valued_touch_day[r]).astype(np.float64)
         clock -= ind.grace_days
         np.maximum(clock, 0.0, out=clock)
         clock *= ind.growth_per_30_days / 30.0
         clock += 1.0
         np.minimum(clock, ind.max_multiplier, out=clock)
-        stage_m = t["indiff_stage"][pop.stage]
+        stage = pop.stage[r]
+        stage_m = t["indiff_stage"][stage]
         # onboarding: a new customer's extra indifference hazard ends with their first valued touch
-        stage_m[pop.onboarded & (pop.stage == Stage.NEW)] = 1.0
+        stage_m[pop.onboarded[r] & (stage == Stage.NEW)] = 1.0
         clock *= stage_m
         h *= clock
     return h
@@ -142,24 +153,26 @@ def churn_step(world: World, day: int) -> np.ndarray:
     if not world.present.any():
         return np.zeros(0, dtype=np.int64)
     t = _tables(world)
-    h = t["buffer"]
     clocks = pop.churn_clock
     hit_rows, hit_frac, hit_cause = [], [], []
-    no_fatigue = world.components.get("fatigue_total") is None
-    for k in t["live"]:
-        if k == _ANNOYANCE and no_fatigue:
-            continue  # no contact policy: no fatigue, no annoyance
-        cause_hazard(world, day, k, h)
-        clock = clocks[:, k]
-        clock -= h
-        hit = np.flatnonzero(clock <= 0.0)  # only present rows move; churned rows sit at +inf
-        if hit.size:
-            hk = h[hit]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                # fraction of today's hazard that was still to go this morning
-                hit_frac.append((clock[hit] + hk) / hk)
-            hit_rows.append(hit)
-            hit_cause.append(np.full(hit.size, k, dtype=np.int8))
+    live = t["live"]
+    if world.components.get("fatigue_total") is None:
+        live = [k for k in live if k != _ANNOYANCE]  # no contact policy: no fatigue, no annoyance
+    for lo in range(0, pop.capacity, _BLOCK):
+        block = slice(lo, min(lo + _BLOCK, pop.capacity))
+        h = t["buffer"][: block.stop - lo]
+        for k in live:
+            cause_hazard(world, day, k, h, block)
+            clock = clocks[block, k]
+            clock -= h
+            hit = np.flatnonzero(clock <= 0.0)  # only present rows move; churned rows sit at +inf
+            if hit.size:
+                hk = h[hit]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    # fraction of today's hazard that was still to go this morning
+                    hit_frac.append((clock[hit] + hk) / hk)
+                hit_rows.append(hit + lo)
+                hit_cause.append(np.full(hit.size, k, dtype=np.int8))
     if not hit_rows:
         return np.zeros(0, dtype=np.int64)
     rows = np.concatenate(hit_rows)
