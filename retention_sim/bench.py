@@ -52,6 +52,12 @@ def _one_run(scenario: str, policy: str | None, customers: int, days: int, seed:
     result = build_result(world, pol)
     t3 = time.perf_counter()
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # the customers and transactions tables are built on first use (experiments never read
+    # them); time them apart, for whoever reads them after a single run
+    n_tx = len(result.transactions)
+    n_rows = len(result.customers)
+    t4 = time.perf_counter()
+    rss2 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     customer_days = float(result.daily["customers"].sum())
     daily = sum(timer.seconds.values())
     parts = dict(timer.seconds)
@@ -72,6 +78,13 @@ def _one_run(scenario: str, policy: str | None, customers: int, days: int, seed:
         "rss_growth_bytes": rss1 - rss0,
         "bytes_per_customer": (rss1 - rss0) / max(world.pop.capacity, 1),
         "time_share": {k: v / (t2 - t1) for k, v in sorted(parts.items(), key=lambda x: -x[1])},
+        "tables": {
+            "seconds": t4 - t3,
+            "transactions": n_tx,
+            "customers": n_rows,
+            "peak_rss_bytes": rss2,
+            "bytes_per_customer_with_tables": (rss2 - rss0) / max(world.pop.capacity, 1),
+        },
     }
 
 
@@ -175,6 +188,17 @@ def format_report(fig: dict[str, Any]) -> str:
             f"{s['customers']:>10,} {s['wall_seconds']:>8.2f} "
             f"{s['customer_days_per_second']:>12.3g} {s['simpy_events'] or 0:>10,} "
             f"{s['peak_rss_bytes'] / 2**20:>8.0f} {s['bytes_per_customer']:>10.0f}"
+        )
+    lines.append(
+        "reading result.customers and result.transactions after the run (built on first use):"
+    )
+    for s in fig["sizes"]:
+        t = s["tables"]
+        lines.append(
+            f"{s['customers']:>10,} +{t['seconds']:.2f} s for {t['transactions']:,} "
+            f"transactions and {t['customers']:,} customers; peak "
+            f"{t['peak_rss_bytes'] / 2**20:.0f} MB, {t['bytes_per_customer_with_tables']:.0f} "
+            "B/customer with the tables"
         )
     if fig["sizes"]:
         big = fig["sizes"][-1]

@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 _EPS = 1e-12
+_TINY = np.finfo(np.float64).tiny
 
 
 def daily_hazard(annual_probability: np.ndarray | float) -> np.ndarray | float:
@@ -196,7 +197,8 @@ def _draw_traits(scenario: Scenario, rng: np.random.Generator, n: int) -> dict[s
     birthday = rng.integers(0, 365, size=n).astype(np.int16)
     birthday[rng.random(n) >= scenario.population.birthday_known_share] = -1
     base_hazard = cause_base_hazards(scenario, frailty, rng)
-    threshold = rng.standard_exponential((n, len(CAUSES)))
+    # churn clocks start at Exp(1); a clock must start above 0 (an exact 0 would fire at once)
+    threshold = np.maximum(rng.standard_exponential((n, len(CAUSES))), _TINY)
     sat = scenario.satisfaction
     satisfaction = np.clip(sat.reference + sat.spread * rng.standard_normal(n), 0.0, 1.0)
     return {

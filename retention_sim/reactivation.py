@@ -43,7 +43,7 @@ def reactivate(world: World, rows: np.ndarray, day: int) -> None:
     times = pop.times_won_back[rows].astype(np.int64)
     for k in range(len(CAUSES)):
         u = counter_uniform(seed, "rethreshold", rows, k, times)
-        pop.churn_clock[rows, k] = -np.log1p(-u)
+        pop.churn_clock[rows, k] = np.maximum(-np.log1p(-u), np.finfo(np.float64).tiny)
     p_shape = np.array([s.spend.p for s in world.scenario.population.segments.values()])
     u = counter_uniform(seed, "reactivation_spend", rows, times)
     amounts = special.gammaincinv(p_shape[pop.segment[rows]], u) / pop.spend_nu[rows]

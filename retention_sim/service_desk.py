@@ -12,7 +12,7 @@ becomes its own process: it arrives at a random moment of the working day, queue
 
 Open issues are counted per customer and closed by a calendar of closing days (no process is
 kept waiting for weeks per issue): only the daily step reads the count, and an issue opened at
-time ``t`` is closed before the first daily step at or after ``t + unresolved_days``.
+time ``t`` counts in the ``unresolved_days`` daily steps from ``t`` on.
 
 The desk runs in *working time*: one simulated day holds ``hours_per_day`` working hours.
 Outbound calls of a contact policy use the same agents (:meth:`ServiceDesk.call`).
@@ -161,13 +161,13 @@ class ServiceDesk:
     def open_issue(self, rows: np.ndarray) -> None:
         """Open an unresolved issue for each of ``rows`` (distinct) for ``unresolved_days``.
 
-        It counts in every daily step from now until ``now + unresolved_days`` (at least in
-        today's, if opened at the start of a day).
+        It counts in the ``unresolved_days`` daily steps from now on (a silent issue, opened
+        during today's step, counts from today's churn step).
         """
-        if rows.size == 0:
+        if rows.size == 0 or self.cfg.unresolved_days <= 0:
             return
         now = self.world.env.now
-        close = max(math.ceil(now + self.cfg.unresolved_days), math.floor(now) + 1)
+        close = math.ceil(now + self.cfg.unresolved_days)
         self.world.pop.unresolved[rows] += 1
         self._closing.setdefault(close, []).append(rows)
 

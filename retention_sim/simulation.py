@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 import time
 from typing import Any
 
@@ -201,14 +202,27 @@ def _fewer_gc_passes(gen0: int = 50_000):
     A large base keeps tens of thousands of SimPy processes pending (journeys, open issues);
     with Python's default thresholds the full collections that traverse them took about a
     tenth of the run at a million customers. The engine frees its objects by reference
-    counting, so collecting rarely costs no memory. The thresholds are restored afterwards.
+    counting, so collecting rarely costs no memory. The thresholds are restored when the last
+    of any overlapping runs ends.
     """
-    old = gc.get_threshold()
-    gc.set_threshold(max(old[0], gen0), *old[1:])
+    global _gc_depth, _gc_saved
+    with _gc_lock:  # runs may overlap in threads (a threaded Dask worker): restore once, last
+        if _gc_depth == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(max(_gc_saved[0], gen0), *_gc_saved[1:])
+        _gc_depth += 1
     try:
         yield
     finally:
-        gc.set_threshold(*old)
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0:
+                gc.set_threshold(*_gc_saved)
+
+
+_gc_lock = threading.Lock()
+_gc_depth = 0
+_gc_saved = gc.get_threshold()
 
 
 def run_world(world: World, contacts: Any = None) -> None:

@@ -127,6 +127,10 @@ def test_unresolved_issues_count_for_exactly_unresolved_days():
     moving = np.convolve(opened, np.ones(k))[: opened.size]
     assert opened.sum() > 100 and np.array_equal(counted, moving)
 
+    none = plain_scenario(service={**silent.service.model_dump(), "unresolved_days": 0})
+    r0 = simulate(none, seed=8, customers=3000, days=60)
+    assert r0.daily["product_issues"].sum() > 100 and (r0.daily["unresolved_issues"] == 0).all()
+
     abandoned = plain_scenario(
         service={
             "agents": 0,  # every reported issue is abandoned after its patience

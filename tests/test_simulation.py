@@ -101,3 +101,17 @@ def test_a_referral_reserve_does_not_change_anybody_elses_luck(default_scenario)
         assert np.array_equal(getattr(a.pop, field), getattr(b.pop, field)[:n]), field
     assert np.array_equal(a.pop.tie_indices, b.pop.tie_indices)
     assert np.array_equal(a.pop.tie_indptr, b.pop.tie_indptr[: n + 1])
+
+
+def test_garbage_collector_thresholds_are_restored_after_overlapping_runs():
+    import gc
+
+    from retention_sim.simulation import _fewer_gc_passes
+
+    before = gc.get_threshold()
+    with _fewer_gc_passes():
+        raised = gc.get_threshold()
+        with _fewer_gc_passes():  # a second run overlapping the first (threads)
+            pass
+        assert gc.get_threshold() == raised  # the inner run's end must not restore early
+    assert raised[0] >= 50_000 and gc.get_threshold() == before
