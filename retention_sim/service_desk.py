@@ -88,31 +88,39 @@ class ServiceDesk:
             )
             w.log.add("product_issues", float(issues.size))
             self.open_issue(silent)
-        for r in reported.tolist():
-            self.start(r, ISSUE, day)
-        for r in inquiries.tolist():
-            self.start(r, INQUIRY, day)
+        n = reported.size + inquiries.size
+        if n == 0:
+            return
+        # the day's requests: arrival moments, then service times, one vector each
+        offsets = self.rng.random(n).tolist()
+        service_days = (self._service_minutes(n) / 60.0 / self.hours).tolist()
+        kinds = [ISSUE] * reported.size + [INQUIRY] * inquiries.size
+        rows = reported.tolist() + inquiries.tolist()
+        w.log.add("service_requests", float(n))
+        for row, kind, offset, service in zip(rows, kinds, offsets, service_days, strict=True):
+            w.env.process(self._request(row, kind, day, offset, service))
 
     def start(self, row: int, kind: int, day: int) -> simpy.Process:
         """Start one request of ``kind`` for customer ``row``, arriving during ``day``."""
-        offset = self.rng.random()
-        service_days = self._service_time() / 60.0 / self.hours
+        offset = float(self.rng.random())
+        service_days = float(self._service_minutes(1)[0]) / 60.0 / self.hours
         self.world.log.add("service_requests" if kind != CALL else "outbound_calls", 1.0)
         return self.world.env.process(self._request(row, kind, day, offset, service_days))
 
-    def _service_time(self) -> float:
+    def _service_minutes(self, size: int) -> np.ndarray:
+        """``size`` service times in minutes from the scenario's distribution."""
         st = self.cfg.service_time
         if st.distribution == "exponential":
-            return float(self.rng.exponential(st.mean_minutes))
+            return self.rng.exponential(st.mean_minutes, size)
         if st.distribution == "deterministic" or st.cv == 0:
-            return float(st.mean_minutes)
+            return np.full(size, float(st.mean_minutes))
         if st.distribution == "gamma":
             k = 1.0 / (st.cv**2)
-            return float(self.rng.gamma(k, st.mean_minutes / k))
+            return self.rng.gamma(k, st.mean_minutes / k, size)
         # lognormal with the given mean and coefficient of variation
         s2 = np.log1p(st.cv**2)
         mu = np.log(st.mean_minutes) - s2 / 2.0
-        return float(self.rng.lognormal(mu, np.sqrt(s2)))
+        return self.rng.lognormal(mu, np.sqrt(s2), size)
 
     # ------------------------------------------------------------------ processes
     def _request(self, row: int, kind: int, day: int, offset: float, service_days: float):

@@ -127,9 +127,8 @@ def _record(world: World, day: int) -> None:
     log.set("competitor_pressure", world.competitor_pressure)
     log.set("unresolved_issues", float(np.sum(pop.unresolved, where=present)))
     if world.scenario.loyalty.enabled:
-        tiers = np.bincount(pop.tier, weights=present, minlength=len(pop.tier_names))
         for k, name in enumerate(pop.tier_names):
-            log.set(f"tier_{name}", float(tiers[k]))
+            log.set(f"tier_{name}", float(np.count_nonzero((pop.tier == k) & present)))
 
 
 class StepTimer:
