@@ -47,9 +47,6 @@ def _tables(world: World) -> dict:
             "live": live,
             "buffer": np.zeros(min(pop.capacity, _BLOCK)),
         }
-        # per-cause columns are read one at a time: keep each column contiguous
-        pop.base_hazard = np.asfortranarray(pop.base_hazard)
-        pop.churn_clock = np.asfortranarray(pop.churn_clock)
         world.components["churn_tables"] = t
     return t
 

@@ -24,6 +24,7 @@ import pandas as pd
 
 from .metrics import EventLog
 from .policy import Audience, Campaign, Offer, Policy
+from .population import total_fatigue
 from .random_streams import counter_uniform, counter_uniforms
 from .reactivation import reachable_churned, reactivate
 from .rfm import SEGMENT_CODES, rfm_scores, rfm_segments, vip_mask
@@ -48,14 +49,6 @@ _NEVER = np.iinfo(np.int32).min // 2
 # metrics per campaign × channel
 _M = ("delivered", "opened", "clicked", "unsubscribes", "complaints", "cost", "valued")
 _MI = {m: k for k, m in enumerate(_M)}
-
-
-def _total_fatigue(fatigue: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Total fatigue of ``rows`` over channels, in float64 (one gather per channel column)."""
-    out = fatigue[:, 0][rows].astype(np.float64)
-    for k in range(1, fatigue.shape[1]):
-        out += fatigue[:, k][rows]
-    return out
 
 
 def _scale_odds(p: np.ndarray, factor: float) -> np.ndarray:
@@ -607,7 +600,7 @@ class ContactEngine:
         self.last_sent[rows, ch] = day
         k = k.astype(np.int64)
         # responses use the fatigue before this message; counter-based draws (CRN)
-        ratio = _total_fatigue(pop.fatigue, rows) / np.maximum(pop.fatigue_tolerance[rows], 1e-9)
+        ratio = total_fatigue(pop, rows) / np.maximum(pop.fatigue_tolerance[rows], 1e-9)
         pop.fatigue[rows, ch] += self.fatigue_weight[ch]
         relevance = c.relevance * (r.birthday_relevance if c.type == "birthday" else 1.0)
         u_open, u_click, u_unsub, u_comp = counter_uniforms(
@@ -824,7 +817,7 @@ class ContactEngine:
             }
             out["by_campaign"][name] = b
         present = w.present
-        ftot = pop.fatigue[present].sum(axis=1, dtype=np.float64)
+        ftot = total_fatigue(pop, np.flatnonzero(present))
         tol = pop.fatigue_tolerance[present]
         out["fatigue"] = {
             "mean": float(ftot.mean()) if ftot.size else 0.0,

@@ -352,20 +352,17 @@ def _check_against_scenario(policy: Policy, scenario: Any, source: str) -> None:
                     source=source,
                     field=f"campaigns[{i}].channel",
                 )
-        bad = set(c.audience.segments or []) - segs
-        if bad:
-            raise InputError(
-                f"unknown segment(s) {sorted(bad)}; the scenario has {sorted(segs)}",
-                source=source,
-                field=f"campaigns[{i}].audience.segments",
-            )
-        bad = set(c.audience.tiers or []) - tiers
-        if bad:
-            raise InputError(
-                f"unknown tier(s) {sorted(bad)}; the scenario has {sorted(tiers)}",
-                source=source,
-                field=f"campaigns[{i}].audience.tiers",
-            )
+        for what, named, known in (
+            ("segment", c.audience.segments, segs),
+            ("tier", c.audience.tiers, tiers),
+        ):
+            bad = set(named or []) - known
+            if bad:
+                raise InputError(
+                    f"unknown {what}(s) {sorted(bad)}; the scenario has {sorted(known)}",
+                    source=source,
+                    field=f"campaigns[{i}].audience.{what}s",
+                )
 
 
 def policy_from_dict(

@@ -25,6 +25,7 @@ __all__ = [
     "daily_hazard",
     "cause_base_hazards",
     "gather_ties",
+    "total_fatigue",
 ]
 
 _EPS = 1e-12
@@ -417,6 +418,7 @@ def build_population(
         fatigue_tolerance=traits["fatigue_tolerance"].astype(np.float32),
         reward_sensitivity=traits["reward_sensitivity"].astype(np.float32),
         discount_sensitivity=traits["discount_sensitivity"].astype(np.float32),
+        # per-cause arrays column by column (the churn step reads one cause at a time)
         base_hazard=np.asfortranarray(traits["base_hazard"], dtype=np.float32),
         segment_cycle_days=np.array([365.0 / s.purchase_rate_per_year.mean for s in seg_list]),
         tie_indptr=indptr,
@@ -469,6 +471,14 @@ def _random_ties(
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
     return indptr, dst.astype(np.int32 if n < 2**31 else np.int64)
+
+
+def total_fatigue(pop: Population, rows: np.ndarray) -> np.ndarray:
+    """Total fatigue of ``rows`` over channels, in float64 (one gather per channel column)."""
+    out = pop.fatigue[:, 0][rows].astype(np.float64)
+    for k in range(1, pop.fatigue.shape[1]):
+        out += pop.fatigue[:, k][rows]
+    return out
 
 
 def gather_ties(pop: Population, rows: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from . import __version__
 from .outputs import write_csv, write_json
+from .population import total_fatigue
 from .vocabulary import CAUSES, CHANNELS, STAGES
 from .world import World
 
@@ -301,7 +302,7 @@ def build_result(world: World, policy: Any = None) -> SimulationResult:
             "satisfaction": pop.satisfaction[rows],
             "points": pop.points[rows],
             "preferred_channel": pop.preferred_channel[rows],
-            "fatigue": pop.fatigue[rows].sum(axis=1, dtype=np.float64),
+            "fatigue": total_fatigue(pop, rows),
             "fatigue_tolerance": pop.fatigue_tolerance[rows],
         },
         segment_names=tuple(pop.segment_names),
