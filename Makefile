@@ -38,7 +38,7 @@ format: venv
 	$(VENV)/bin/ruff check --fix retention_sim tests benchmarks
 
 bench: venv
-	$(PY) -m retention_sim.bench
+	$(VENV)/bin/retention-sim bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

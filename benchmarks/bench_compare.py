@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from retention_sim import __version__, load_scenario
-from retention_sim.experiment import compare
-from retention_sim.policy import load_policy
+from retention_sim.config.policy import load_policy
+from retention_sim.study.comparison import compare
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = (

@@ -16,15 +16,15 @@ Policy experiments (policies × replications with common random numbers)::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .errors import InputError  # noqa: E402
-from .experiment import Comparison, compare  # noqa: E402
-from .result import SimulationResult  # noqa: E402
-from .robustness import Robustness, robustness  # noqa: E402
-from .scenario import Scenario, load_scenario, scenario_from_dict  # noqa: E402
-from .simulation import simulate  # noqa: E402
-from .sweep import sweep  # noqa: E402
+from ._version import __version__
+from .config.policy import Policy, load_policy, policy_from_dict
+from .config.scenario import Scenario, load_scenario, scenario_from_dict
+from .errors import InputError
+from .model.result import SimulationResult
+from .model.simulation import simulate
+from .study.comparison import Comparison, compare
+from .study.robustness import Robustness, robustness
+from .study.sweep import sweep
 
 __all__ = [
     "__version__",
@@ -34,6 +34,9 @@ __all__ = [
     "robustness",
     "sweep",
     "InputError",
+    "Policy",
+    "load_policy",
+    "policy_from_dict",
     "Scenario",
     "load_scenario",
     "scenario_from_dict",

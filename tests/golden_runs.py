@@ -23,9 +23,10 @@ import scipy
 import simpy
 
 from retention_sim import compare, load_scenario, simulate
-from retention_sim.calibration import calibrate, forecast
-from retention_sim.policy import load_policy, policy_from_dict
-from retention_sim.sweep import sweep
+from retention_sim.calibration.calibrate import calibrate
+from retention_sim.calibration.forecast import forecast
+from retention_sim.config.policy import load_policy, policy_from_dict
+from retention_sim.study.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).resolve().parent / "golden" / "outputs.json"
@@ -44,8 +45,12 @@ KITCHEN_SINK: dict[str, Any] = {
             "priority": 80,
             "steps": [
                 {"after_days": 0, "channel": "email", "content": "info"},
-                {"after_days": 3, "channel": "preferred", "content": "offer",
-                 "offer": {"discount": 0.1, "valid_days": 10}},
+                {
+                    "after_days": 3,
+                    "channel": "preferred",
+                    "content": "offer",
+                    "offer": {"discount": 0.1, "valid_days": 10},
+                },
                 {"after_days": 10, "channel": "sms", "content": "service"},
             ],
         },
@@ -55,30 +60,73 @@ KITCHEN_SINK: dict[str, Any] = {
             "start": "lapsed",
             "priority": 75,
             "steps": [
-                {"after_days": 0, "channel": "email", "content": "offer",
-                 "offer": {"discount": 0.2}},
-                {"after_days": 14, "channel": "zalo", "content": "reward",
-                 "offer": {"bonus_points": 200}},
+                {
+                    "after_days": 0,
+                    "channel": "email",
+                    "content": "offer",
+                    "offer": {"discount": 0.2},
+                },
+                {
+                    "after_days": 14,
+                    "channel": "zalo",
+                    "content": "reward",
+                    "offer": {"bonus_points": 200},
+                },
             ],
         },
-        {"name": "promo", "type": "notification", "channel": "email",
-         "cadence": {"every": "weekly", "weekday": "thu"}, "priority": 30},
-        {"name": "offer_sms", "type": "notification_with_offer", "channel": "sms",
-         "cadence": {"every": "monthly", "day_of_month": 5}, "offer": {"discount": 0.15},
-         "audience": {"rfm": ["at_risk", "cant_lose", "vip"]}, "priority": 40},
-        {"name": "dates", "type": "notification", "channel": "push",
-         "cadence": {"dates": ["2026-02-14", "2026-03-08", "2026-06-01"]}},
-        {"name": "nudge", "type": "notification", "channel": "email",
-         "cadence": {"trigger": "predicted_next_purchase", "lead_days": 2}},
-        {"name": "bday", "type": "birthday", "channel": "zalo", "days_before": 3,
-         "offer": {"gift_value": 20000}},
+        {
+            "name": "promo",
+            "type": "notification",
+            "channel": "email",
+            "cadence": {"every": "weekly", "weekday": "thu"},
+            "priority": 30,
+        },
+        {
+            "name": "offer_sms",
+            "type": "notification_with_offer",
+            "channel": "sms",
+            "cadence": {"every": "monthly", "day_of_month": 5},
+            "offer": {"discount": 0.15},
+            "audience": {"rfm": ["at_risk", "cant_lose", "vip"]},
+            "priority": 40,
+        },
+        {
+            "name": "dates",
+            "type": "notification",
+            "channel": "push",
+            "cadence": {"dates": ["2026-02-14", "2026-03-08", "2026-06-01"]},
+        },
+        {
+            "name": "nudge",
+            "type": "notification",
+            "channel": "email",
+            "cadence": {"trigger": "predicted_next_purchase", "lead_days": 2},
+        },
+        {
+            "name": "bday",
+            "type": "birthday",
+            "channel": "zalo",
+            "days_before": 3,
+            "offer": {"gift_value": 20000},
+        },
         {"name": "thanks", "type": "thank_you", "channel": "preferred", "priority": 90},
         {"name": "tiers", "type": "tier_up", "channel": "email"},
-        {"name": "wb", "type": "win_back", "channel": "email", "after_days": 120,
-         "repeat_every_days": 45, "audience": {"stages": ["lapsed", "churned"]},
-         "offer": {"discount": 0.25}},
-        {"name": "calls", "type": "proactive_call", "channel": "phone",
-         "cadence": "biweekly", "audience": {"stages": ["at_risk"], "tiers": ["gold"]}},
+        {
+            "name": "wb",
+            "type": "win_back",
+            "channel": "email",
+            "after_days": 120,
+            "repeat_every_days": 45,
+            "audience": {"stages": ["lapsed", "churned"]},
+            "offer": {"discount": 0.25},
+        },
+        {
+            "name": "calls",
+            "type": "proactive_call",
+            "channel": "phone",
+            "cadence": "biweekly",
+            "audience": {"stages": ["at_risk"], "tiers": ["gold"]},
+        },
     ],
     "guardrails": {
         "caps": [
@@ -115,8 +163,9 @@ def _run_record(result: Any) -> dict[str, Any]:
     if result.extras.get("messages") is not None:
         rec["messages_sha"] = _frame_sha(result.extras["messages"])
     if "observed_customer_id" in result.extras:
-        rec["observed_sha"] = _sha(np.asarray(result.extras["observed_customer_id"]).astype(str)
-                                   .tobytes())
+        rec["observed_sha"] = _sha(
+            np.asarray(result.extras["observed_customer_id"]).astype(str).tobytes()
+        )
     return rec
 
 
@@ -153,19 +202,27 @@ def compute(tmp: Path) -> dict[str, Any]:
     out["calibrated_run"] = _run_record(
         simulate(cal_sc, cal_bau, seed=15, days=90, history=tmp / "cust.csv")
     )
-    fc = forecast(cal_sc, tmp / "cust.csv", start="1997-10-01", end="1997-12-31",
-                  replications=3, seed=2)
+    fc = forecast(
+        cal_sc, tmp / "cust.csv", start="1997-10-01", end="1997-12-31", replications=3, seed=2
+    )
     out["forecast"] = {
         "customers_sha": _frame_sha(fc.customers),
         "weekly_sha": _frame_sha(fc.weekly),
         "summary": json.loads(json.dumps(fc.summary, sort_keys=True)),
     }
     comp = compare(
-        sc, [bau, soft, None], replications=3, seed=5, customers=300, days=60,
-        backend="serial", progress=False,
+        sc,
+        [bau, soft, None],
+        replications=3,
+        seed=5,
+        customers=300,
+        days=60,
+        backend="serial",
+        progress=False,
     )
-    verdict = comp.verdict("profit", {"unsubscribe_rate": 0.004,
-                                      "contact_cost": {"max_increase": 1e6}})
+    verdict = comp.verdict(
+        "profit", {"unsubscribe_rate": 0.004, "contact_cost": {"max_increase": 1e6}}
+    )
     d = comp.to_dict(verdict)
     for k in _VOLATILE:
         d["study"].pop(k, None)
@@ -176,8 +233,15 @@ def compute(tmp: Path) -> dict[str, Any]:
         "daily_sha": _frame_sha(comp.daily()),
     }
     sw = sweep(
-        sc, bau, {"policy:campaigns.0.cadence.every_n_days": [3, 14]}, replications=2, seed=1,
-        customers=300, days=60, backend="serial", progress=False,
+        sc,
+        bau,
+        {"policy:campaigns.0.cadence.every_n_days": [3, 14]},
+        replications=2,
+        seed=1,
+        customers=300,
+        days=60,
+        backend="serial",
+        progress=False,
     )
     out["sweep"] = {"csv_sha": _frame_sha(sw)}
     return out

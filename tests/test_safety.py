@@ -12,8 +12,8 @@ import sys
 import pytest
 
 from retention_sim import simulate
+from retention_sim.config.policy import policy_from_dict
 from retention_sim.errors import ProbabilityClipWarning
-from retention_sim.policy import policy_from_dict
 
 from .conftest import ROOT
 
@@ -37,7 +37,7 @@ def test_run_writes_only_under_the_output_folder(tmp_path):
         [
             sys.executable,
             "-m",
-            "retention_sim.cli",
+            "retention_sim",
             "run",
             str(ROOT / "params" / "scenarios" / "default.yaml"),
             "--policy",
@@ -70,7 +70,7 @@ def test_results_do_not_depend_on_the_working_directory(tmp_path):
             [
                 sys.executable,
                 "-m",
-                "retention_sim.cli",
+                "retention_sim",
                 "run",
                 scenario,
                 "--customers",

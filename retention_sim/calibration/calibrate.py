@@ -1,0 +1,551 @@
+"""Calibration from a transaction log, and forecasts of the observed customers.
+
+:func:`calibrate` reads a log (:mod:`retention_sim.calibration.transactions`), fits the BG/NBD and Pareto/NBD
+purchase-and-dropout models and the gamma–gamma spend model (:mod:`retention_sim.calibration.fitting`),
+keeps the purchase model with the higher log-likelihood (both have four parameters), scores RFM,
+and builds a scenario the simulator runs plus, optionally, a *customers file*: the observed
+customers with their history and the posterior of their unobserved state, which
+:mod:`retention_sim.model.observed` turns into the starting population.
+
+:func:`forecast` simulates those customers forward with no marketing contact and reports the
+expected purchases of each customer in a window and a weekly aggregate with intervals, next to
+the closed-form expectation of the fitted model.
+
+The mapping from the fitted models into the scenario, and its approximations, are written down in
+``docs/model.md`` ("Calibration from transaction logs").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ..config.scenario import Scenario, scenario_from_dict
+from ..errors import InputError
+from ..model.observed import DROPOUT_CAUSE
+from ..model.observed import validate_history as _validate_history
+from ..outputs import atomic_write_text
+from .fitting import (
+    FitResult,
+    bgnbd_p_alive,
+    fit_bgnbd,
+    fit_gamma_gamma,
+    fit_pareto_nbd,
+    gamma_gamma_mean_spend,
+    pareto_nbd_p_alive,
+)
+from .forecast import expected_purchases
+from .transactions import (
+    TIME_UNITS,
+    TransactionLog,
+    customer_histories,
+    read_transactions,
+)
+
+__all__ = ["Calibration", "calibrate"]
+
+_MODEL_LABEL = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "gamma_gamma": "gamma-gamma"}
+_MIN_CUSTOMERS = 10
+_DAYS_PER_YEAR = 365.0  # the simulator's year (population.daily_hazard, purchase rates)
+
+
+# ----------------------------------------------------------------------------- calibration
+@dataclass
+class Calibration:
+    """What :func:`calibrate` found.
+
+    Attributes
+    ----------
+    log
+        The validated transaction log.
+    time_unit
+        ``"day"`` or ``"week"``: the unit of ``recency``, ``T`` and of ``alpha``, ``beta``.
+    histories
+        One row per customer: the model inputs, RFM scores and segment, ``p_alive``.
+    fits
+        ``"bgnbd"``, ``"pareto_nbd"`` and ``"gamma_gamma"`` fits (a purchase model that could
+        not be fitted is missing).
+    selected
+        The purchase model used for the scenario and the posterior.
+    scenario
+        The calibrated scenario.
+    scenario_data
+        The same scenario as a plain mapping (only what differs from the package defaults), as
+        written to the YAML file.
+    customers
+        The customers file (history and posterior of each customer).
+    notes
+        Approximations and data handling worth knowing.
+    """
+
+    log: TransactionLog
+    time_unit: str
+    histories: pd.DataFrame
+    fits: dict[str, FitResult]
+    selected: str
+    scenario: Scenario
+    scenario_data: dict[str, Any]
+    customers: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def scenario_yaml(self) -> str:
+        """The scenario as YAML, with a header saying where it came from."""
+        return _scenario_header(self) + yaml.safe_dump(
+            self.scenario_data, sort_keys=False, allow_unicode=True, width=100
+        )
+
+    def report(self) -> dict[str, Any]:
+        """JSON-ready report: the log, both purchase fits, the spend fit, the choice, RFM."""
+        sc = self.scenario
+        seg = next(iter(sc.population.segments.values()))
+        cause = getattr(sc.churn.causes, DROPOUT_CAUSE)
+        return {
+            "log": self.log.describe(),
+            "time_unit": self.time_unit,
+            "customers": int(len(self.histories)),
+            "repeat_purchases": int(self.histories["frequency"].sum()),
+            "models": {k: f.to_dict() for k, f in self.fits.items()},
+            "selected": self.selected,
+            "selection": "higher log-likelihood (both purchase models have four parameters)",
+            "expected_alive": float(self.histories["p_alive"].sum()),
+            "scenario": {
+                "name": sc.name,
+                "purchase_rate_per_year": seg.purchase_rate_per_year.model_dump(),
+                "spend": seg.spend.model_dump(),
+                "dropout": {
+                    "cause": DROPOUT_CAUSE,
+                    "annual_probability": cause.annual_probability,
+                    "frailty_shape": seg.frailty_shape,
+                },
+            },
+            "rfm_segments": {
+                str(k): int(v) for k, v in self.histories["rfm_segment"].value_counts().items()
+            },
+            "notes": list(self.notes),
+        }
+
+    def describe(self) -> str:
+        """A readable summary of the calibration (for the command line)."""
+        lg = self.log.describe()
+        h = self.histories
+        lines = [
+            f"calibrated from {lg['source']}: {lg['customers']:,} customers, "
+            f"{lg['rows_read']:,} rows ({lg['duplicate_rows']} exact duplicate rows "
+            f"{'dropped' if lg['duplicates'] == 'drop' else 'kept'}, "
+            f"{lg['same_day_rows_merged']} same-day rows merged), purchases "
+            f"{lg['first_date']} to {lg['until']}, time unit {self.time_unit}",
+            f"{'model':<12}{'log-lik':>12}   parameters (± standard error)",
+        ]
+        for key in ("bgnbd", "pareto_nbd", "gamma_gamma"):
+            f = self.fits.get(key)
+            if f is None:
+                lines.append(f"{_MODEL_LABEL[key]:<12}{'not fitted':>12}")
+                continue
+            ps = "  ".join(f"{k} {v:.4g} ± {f.se[k]:.2g}" for k, v in f.params.items())
+            mark = "   <- selected" if key == self.selected else ""
+            lines.append(f"{_MODEL_LABEL[key]:<12}{f.loglik:>12.2f}   {ps}{mark}")
+        lines.append(
+            f"expected alive at {lg['until']}: {h['p_alive'].sum():,.0f} of {len(h):,} customers"
+        )
+        rep = self.report()["scenario"]
+        pr, sp, dr = rep["purchase_rate_per_year"], rep["spend"], rep["dropout"]
+        lines.append(
+            f"scenario {rep['name']}: purchases/year mean {pr['mean']:.4g} shape {pr['shape']:.4g}; "
+            f"spend mean {sp['mean_per_purchase']:.4g} p {sp['p']:.4g} q {sp['q']:.4g}; dropout "
+            f"({dr['cause']}) annual probability {dr['annual_probability']:.4g} frailty shape "
+            f"{dr['frailty_shape']:.4g}"
+        )
+        seg = h["rfm_segment"].value_counts()
+        lines.append("RFM segments: " + ", ".join(f"{k} {v:,}" for k, v in seg.items()))
+        lines.extend(f"note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+    def write_scenario(self, path: str | Path) -> Path:
+        """Write the scenario YAML atomically."""
+        return atomic_write_text(path, self.scenario_yaml())
+
+    def write_customers(self, path: str | Path) -> Path:
+        """Write the customers file (CSV, dates as YYYY-MM-DD) atomically."""
+        out = self.customers.copy()
+        for c in ("as_of", "first_purchase", "last_purchase"):
+            out[c] = pd.to_datetime(out[c]).dt.strftime("%Y-%m-%d")
+        return atomic_write_text(path, out.to_csv(index=False))
+
+
+def _fit_or_none(fn: Any, *args: Any, notes: list[str], label: str) -> FitResult | None:
+    try:
+        fit = fn(*args)
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
+        notes.append(f"{label} could not be fitted: {exc}")
+        return None
+    if not fit.converged:
+        notes.append(f"{label}: the optimiser did not converge cleanly; standard errors may be NaN")
+    return fit
+
+
+def _gamma_moments_of_product(r: float, alpha: float, a: float, b: float) -> tuple[float, float]:
+    """Mean and shape of the gamma with the mean and variance of ``λ p`` (λ ~ Γ(r, α), p ~ B(a, b))."""
+    m = (r / alpha) * (a / (a + b))
+    m2 = (r * (r + 1.0) / alpha**2) * (a * (a + 1.0) / ((a + b) * (a + b + 1.0)))
+    var = max(m2 - m * m, 1e-300)
+    return m, m * m / var
+
+
+def _scenario_data(
+    *,
+    name: str,
+    description: str,
+    start: pd.Timestamp,
+    unit_days: float,
+    purchase: FitResult,
+    spend: dict[str, float],
+    expected_alive: float,
+    tenure_days: np.ndarray,
+    loyal_min_purchases: int,
+    currency: str,
+) -> dict[str, Any]:
+    """The calibrated scenario as a mapping (see docs/model.md for the mapping)."""
+    p = purchase.params
+    per_year = _DAYS_PER_YEAR / unit_days
+    rate_mean = p["r"] / p["alpha"] * per_year
+    if purchase.model == "pareto_nbd":
+        hazard_day, frailty_shape = p["s"] / (p["beta"] * unit_days), p["s"]
+    else:
+        m, shape = _gamma_moments_of_product(p["r"], p["alpha"], p["a"], p["b"])
+        hazard_day, frailty_shape = m / unit_days, shape
+    annual = float(min(-math.expm1(-hazard_day * _DAYS_PER_YEAR), 0.999999))
+    mean_years = float(np.mean(tenure_days)) / _DAYS_PER_YEAR
+    max_years = max(float(np.max(tenure_days)) / _DAYS_PER_YEAR, 1.0 / _DAYS_PER_YEAR)
+    off = {"annual_probability": 0.0}
+    causes: dict[str, Any] = {
+        "death": dict(off),
+        "relocation": dict(off),
+        "friends": dict(off),
+        "lifestyle": dict(off),
+        "competitor": {"annual_probability": 0.0, "events_per_year": 0.0},
+        "dissatisfaction": dict(off),
+        "indifference": {"annual_probability": 0.0, "stage_multiplier": {}},
+    }
+    causes[DROPOUT_CAUSE] = {"annual_probability": _round(annual), "frailty": True}
+    return {
+        "name": name,
+        "description": description,
+        "calendar": {"start": start.date().isoformat(), "horizon_days": 365},
+        "population": {
+            "initial_customers": max(int(round(expected_alive)), 0),
+            "arrivals_per_day": 0.0,
+            "tenure": {"mean_years": _round(mean_years), "max_years": _round(max_years)},
+            "segments": {
+                "calibrated": {
+                    "share": 1.0,
+                    "purchase_rate_per_year": {
+                        "mean": _round(rate_mean),
+                        "shape": _round(p["r"]),
+                    },
+                    "spend": {
+                        "mean_per_purchase": _round(spend["mean_per_purchase"]),
+                        "p": _round(spend["p"]),
+                        "q": _round(spend["q"]),
+                    },
+                    "frailty_shape": _round(frailty_shape),
+                }
+            },
+        },
+        "stages": {"loyal_min_tier": None, "loyal_min_purchases": int(loyal_min_purchases)},
+        "churn": {"causes": causes},
+        "social": {"mean_ties": 0.0},
+        "loyalty": {"enabled": False},
+        "satisfaction": {"spread": 0.0, "purchase_sensitivity": 0.0},
+        "service": {
+            "agents": 1,
+            "product_issue_rate_per_year": 0.0,
+            "inquiry_rate_per_year": 0.0,
+            "agent_cost_per_day": 0.0,
+        },
+        "economics": {"currency": currency, "acquisition_cost": 0.0},
+    }
+
+
+def _round(x: float) -> float:
+    """Six significant digits: readable YAML without changing the fit materially."""
+    return float(f"{x:.6g}")
+
+
+def _scenario_header(cal: Calibration) -> str:
+    lg = cal.log.describe()
+    sel = cal.fits[cal.selected]
+    other = "pareto_nbd" if cal.selected == "bgnbd" else "bgnbd"
+    lines = [
+        "Calibrated by `retention-sim calibrate` (retention_sim.calibration) from",
+        f"{lg['source']}: {lg['customers']} customers, purchases {lg['first_date']} to "
+        f"{lg['until']}; time unit {cal.time_unit}.",
+        f"Purchases and dropout: {_MODEL_LABEL[cal.selected]} (log-likelihood {sel.loglik:.2f}; "
+        + ", ".join(f"{k} {v:.4g}" for k, v in sel.params.items())
+        + ").",
+    ]
+    if other in cal.fits:
+        o = cal.fits[other]
+        lines.append(
+            f"Also fitted: {_MODEL_LABEL[other]} (log-likelihood {o.loglik:.2f}; "
+            + ", ".join(f"{k} {v:.4g}" for k, v in o.params.items())
+            + ")."
+        )
+    gg = cal.fits.get("gamma_gamma")
+    if gg is not None:
+        lines.append(
+            "Spend: gamma-gamma ("
+            + ", ".join(f"{k} {v:.4g}" for k, v in gg.params.items())
+            + "); mean_per_purchase = p gamma / (q - 1)."
+        )
+    lines += [
+        f"Dropout is carried by the acausal cause `{DROPOUT_CAUSE}` with frailty (exact for the",
+        "Pareto/NBD; a moment-matched gamma for the BG/NBD). Everything a purchase log cannot",
+        "tell is neutral: no arrivals, no other churn cause, no loyalty, satisfaction, service,",
+        "social or calendar effects. Channels and responses are package defaults (assumptions),",
+        "used only under a contact policy. See docs/model.md, 'Calibration from transaction logs'.",
+    ]
+    return "".join(f"# {line}\n" for line in lines)
+
+
+def calibrate(
+    transactions: str | Path | TransactionLog,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    until: Any = None,
+    time_unit: Literal["day", "week"] = "week",
+    model: Literal["auto", "bgnbd", "pareto_nbd"] = "auto",
+    date_format: str | None = None,
+    duplicates: Literal["keep", "drop"] = "keep",
+    name: str | None = None,
+    currency: str = "",
+    scenario_out: str | Path | None = None,
+    customers_out: str | Path | None = None,
+) -> Calibration:
+    """Fit purchase, dropout and spend models to a transaction log and build a scenario.
+
+    Parameters
+    ----------
+    transactions
+        A CSV log (one row per purchase) or a log from
+        :func:`~retention_sim.calibration.transactions.read_transactions`.
+    customer_col, date_col, amount_col
+        Column names in the log.
+    until
+        Last date of the calibration period (inclusive); default: the last date in the log.
+    time_unit
+        ``"day"`` or ``"week"``: the unit the models are fitted in (the estimates of ``alpha``
+        and ``beta`` are in it; the scenario is the same either way up to fitting precision).
+    model
+        ``"auto"`` keeps the purchase model with the higher log-likelihood; or force one.
+    date_format
+        A ``strptime`` format for unusual dates.
+    duplicates
+        ``"keep"`` or ``"drop"`` exact duplicate rows.
+    name
+        Scenario name (default: ``calibrated_<file stem>``).
+    currency
+        Currency label for the scenario's economics.
+    scenario_out, customers_out
+        If given, write the scenario YAML and the customers file there (atomically).
+
+    Returns
+    -------
+    Calibration
+        Fits, the selected model, the scenario, the customers table and notes.
+
+    Raises
+    ------
+    InputError
+        For a bad log, an ``until`` outside the data, or too little data to fit.
+    """
+    if time_unit not in TIME_UNITS:
+        raise InputError(f"--time-unit must be day or week, got {time_unit!r}")
+    if model not in ("auto", "bgnbd", "pareto_nbd"):
+        raise InputError(f"--model must be auto, bgnbd or pareto_nbd, got {model!r}")
+    log = (
+        transactions
+        if isinstance(transactions, TransactionLog)
+        else read_transactions(
+            transactions,
+            customer_col=customer_col,
+            date_col=date_col,
+            amount_col=amount_col,
+            until=until,
+            date_format=date_format,
+            duplicates=duplicates,
+        )
+    )
+    unit_days = float(TIME_UNITS[time_unit])
+    h = customer_histories(log, time_unit=time_unit)
+    x = h["frequency"].to_numpy(dtype=float)
+    t_x = h["recency"].to_numpy(dtype=float)
+    T = h["T"].to_numpy(dtype=float)
+    zbar = h["monetary_value"].to_numpy(dtype=float)
+    until_s = log.until.date().isoformat()
+    if len(h) < _MIN_CUSTOMERS or x.sum() < 1:
+        raise InputError(
+            f"too little data to fit up to {until_s}: {len(h)} customers and {int(x.sum())} "
+            f"repeat purchases (need at least {_MIN_CUSTOMERS} customers and some repeat "
+            "purchases; try a later --until)",
+            source=log.source,
+        )
+    notes: list[str] = []
+    if log.duplicate_rows:
+        notes.append(
+            f"{log.duplicate_rows} exact duplicate rows "
+            f"{'dropped' if log.duplicates == 'drop' else 'kept (they add to that day amount)'}"
+        )
+    if log.same_day_merged:
+        notes.append(
+            f"{log.same_day_merged} rows merged into same-day purchases (frequency counts days)"
+        )
+    fits: dict[str, FitResult] = {}
+    for key, fn in (("bgnbd", fit_bgnbd), ("pareto_nbd", fit_pareto_nbd)):
+        f = _fit_or_none(fn, x, t_x, T, notes=notes, label=_MODEL_LABEL[key])
+        if f is not None:
+            fits[key] = f
+    if not fits:
+        raise InputError("neither purchase model could be fitted to this log", source=log.source)
+    if model == "auto":
+        selected = max(fits, key=lambda k: fits[k].loglik)
+    elif model in fits:
+        selected = model
+    else:
+        raise InputError(f"the {_MODEL_LABEL[model]} model could not be fitted to this log")
+
+    # spend: gamma-gamma on the mean of the repeat purchases (customers with x >= 1, z̄ > 0)
+    usable = (x >= 1) & (zbar > 0)
+    if (x >= 1).sum() > usable.sum():
+        notes.append(
+            f"{int((x >= 1).sum() - usable.sum())} customers with repeat purchases worth 0 "
+            "left out of the spend fit"
+        )
+    if usable.sum() < _MIN_CUSTOMERS:
+        raise InputError(
+            f"only {int(usable.sum())} customers with paid repeat purchases up to {until_s}: "
+            "too few to fit the spend model",
+            source=log.source,
+        )
+    gg = fit_gamma_gamma(x[usable], zbar[usable])
+    fits["gamma_gamma"] = gg
+    gp, gq, gg_gamma = gg.params["p"], gg.params["q"], gg.params["gamma"]
+    q_scn = gq
+    if gq <= 1.02:
+        q_scn = 1.02
+        notes.append(
+            f"gamma-gamma q = {gq:.3g} <= 1 gives an infinite mean spend; the scenario uses q 1.02"
+        )
+    spend = {"p": gp, "q": q_scn, "mean_per_purchase": gp * gg_gamma / (q_scn - 1.0)}
+
+    # posterior of each customer's unobserved state under the selected model
+    sel = fits[selected]
+    prm = sel.params
+    if selected == "pareto_nbd":
+        p_alive = pareto_nbd_p_alive(tuple(prm.values()), x, t_x, T)
+    else:
+        p_alive = bgnbd_p_alive(tuple(prm.values()), x, t_x, T)
+    h["p_alive"] = p_alive
+
+    # RFM (quintiles among all customers of the log at `until`) and named segments
+    from ..config.policy import RFM_SEGMENTS
+    from ..model.rfm import rfm_scores, rfm_segments
+
+    r_s, f_s, m_s, _ = rfm_scores(
+        h["days_since_last_purchase"].to_numpy(),
+        h["n_purchases"].to_numpy(),
+        h["average_order_value"].to_numpy(),
+    )
+    h["rfm_recency"], h["rfm_frequency"], h["rfm_monetary"] = r_s, f_s, m_s
+    h["rfm_score"] = [f"{a}{b}{c}" for a, b, c in zip(r_s, f_s, m_s, strict=True)]
+    h["rfm_segment"] = np.asarray(RFM_SEGMENTS, dtype=object)[rfm_segments(r_s, f_s)]
+
+    customers = pd.DataFrame(
+        {
+            "customer_id": h.index.to_numpy(),
+            "as_of": log.until,
+            "first_purchase": h["first_purchase"].to_numpy(),
+            "last_purchase": h["last_purchase"].to_numpy(),
+            "time_unit": time_unit,
+            "frequency": h["frequency"].to_numpy(),
+            "recency": h["recency"].to_numpy(),
+            "T": h["T"].to_numpy(),
+            "n_purchases": h["n_purchases"].to_numpy(),
+            "spend_total": h["spend_total"].to_numpy(),
+            "monetary_value": zbar,
+            "average_order_value": h["average_order_value"].to_numpy(),
+            "days_since_last_purchase": h["days_since_last_purchase"].to_numpy(),
+            "rfm_recency": r_s,
+            "rfm_frequency": f_s,
+            "rfm_monetary": m_s,
+            "rfm_segment": h["rfm_segment"].to_numpy(),
+            "model": selected,
+            "p_alive": p_alive,
+            "rate_shape": prm["r"] + x,
+            "rate_rate_days": (prm["alpha"] + T) * unit_days,
+        }
+    )
+    if selected == "pareto_nbd":
+        customers["hazard_shape"] = prm["s"]
+        customers["hazard_rate_days"] = (prm["beta"] + T) * unit_days
+    else:
+        customers["dropout_a"] = prm["a"]
+        customers["dropout_b"] = prm["b"] + x
+    customers["spend_p"] = gp
+    customers["nu_shape"] = gp * x + gq
+    customers["nu_rate"] = gg_gamma + x * zbar
+    customers["expected_spend_per_purchase"] = gamma_gamma_mean_spend(
+        (gp, max(gq, 1.02), gg_gamma), x, zbar
+    )
+    validated = _validate_history(customers, source="(calibration)")
+    customers["expected_purchases_365d"] = expected_purchases(validated, 0.0, _DAYS_PER_YEAR)
+
+    tenure_days = T * unit_days
+    loyal_min = int(max(2, np.quantile(h["n_purchases"].to_numpy(), 0.8)))
+    stem = Path(log.source).stem if log.source else "log"
+    sc_name = name or f"calibrated_{stem}"
+    data = _scenario_data(
+        name=sc_name,
+        description=(
+            f"Calibrated from {Path(log.source).name} up to {until_s}: "
+            f"{_MODEL_LABEL[selected]} purchases and dropout, gamma-gamma spend."
+        ),
+        start=log.until + pd.Timedelta(days=1),
+        unit_days=unit_days,
+        purchase=sel,
+        spend=spend,
+        expected_alive=float(p_alive.sum()),
+        tenure_days=tenure_days,
+        loyal_min_purchases=loyal_min,
+        currency=currency,
+    )
+    scenario = scenario_from_dict(data, source="(calibrated scenario)")
+    if selected == "bgnbd":
+        notes.append(
+            "BG/NBD dropout (after a purchase, probability p) is carried in the scenario as a "
+            "gamma-distributed hazard with the mean and variance of lambda*p; the customers "
+            "file keeps the exact posterior (hazard lambda*p per customer)"
+        )
+    cal = Calibration(
+        log=log,
+        time_unit=time_unit,
+        histories=h,
+        fits=fits,
+        selected=selected,
+        scenario=scenario,
+        scenario_data=data,
+        customers=customers,
+        notes=notes,
+    )
+    if scenario_out is not None:
+        cal.write_scenario(scenario_out)
+    if customers_out is not None:
+        cal.write_customers(customers_out)
+    return cal

@@ -1,0 +1,131 @@
+"""Argument types and the option groups several commands share, so options never drift apart.
+
+Every type raises :class:`argparse.ArgumentTypeError`, which the parser turns into one line and
+exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import InputError
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "Parser",
+    "nonneg_int",
+    "pos_int",
+    "pos_float",
+    "policy_arg",
+    "parse_guardrail_options",
+    "add_size_options",
+    "add_study_options",
+    "add_guardrail_option",
+]
+
+EXIT_BAD_INPUT = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit status 2, like every bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def nonneg_int(text: str) -> int:
+    """A whole number ≥ 0."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {v}")
+    return v
+
+
+def pos_int(text: str) -> int:
+    """A whole number ≥ 1."""
+    v = nonneg_int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def pos_float(text: str) -> float:
+    """A finite number > 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return v
+
+
+def policy_arg(path: str) -> str | None:
+    """``none`` means no marketing contact at all; anything else is a policy file."""
+    return None if path.strip().lower() == "none" else path
+
+
+def parse_guardrail_options(items: Sequence[str] | None) -> dict[str, Any]:
+    """``METRIC=LIMIT`` (upper limit on the candidate's mean) or ``METRIC=increase:LIMIT``."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        metric, sep, limit = item.partition("=")
+        if not sep or not metric.strip() or not limit.strip():
+            raise InputError(f"--guardrail expects METRIC=LIMIT, got {item!r}")
+        kind = "max"
+        if limit.strip().startswith("increase:"):
+            kind, limit = "max_increase", limit.strip()[len("increase:") :]
+        try:
+            value = float(limit)
+        except ValueError:
+            raise InputError(f"--guardrail {item!r}: the limit must be a number") from None
+        out[metric.strip()] = value if kind == "max" else {"max_increase": value}
+    return out
+
+
+def add_size_options(p: argparse.ArgumentParser, *, allow_empty_base: bool = False) -> None:
+    """``--customers``, ``--days`` and ``--seed``: the size and luck of a run or a study."""
+    kind = nonneg_int if allow_empty_base else pos_int
+    p.add_argument("--customers", type=kind, help="size of the starting base (default: scenario)")
+    p.add_argument("--days", type=pos_int, help="horizon in days (default: scenario)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="seed (default 0)")
+
+
+def add_guardrail_option(p: argparse.ArgumentParser) -> None:
+    """``--guardrail METRIC=LIMIT`` (repeatable)."""
+    p.add_argument(
+        "--guardrail",
+        action="append",
+        metavar="METRIC=LIMIT",
+        help="upper limit on a candidate's mean (METRIC=increase:X limits the increase over the "
+        "baseline); repeat",
+    )
+
+
+def add_study_options(p: argparse.ArgumentParser, *, replications: int) -> None:
+    """The options of every command that runs replications of policies."""
+    p.add_argument(
+        "-r",
+        "--replications",
+        type=pos_int,
+        default=replications,
+        help=f"replications per arm (default {replications})",
+    )
+    add_size_options(p)
+    p.add_argument("--objective", default="profit", help="metric to improve (default profit)")
+    p.add_argument(
+        "--backend",
+        choices=("serial", "processes", "dask"),
+        default="processes",
+        help="where runs execute (default: a local process pool)",
+    )
+    p.add_argument("--workers", type=pos_int, help="worker processes (default: one per core)")
+    p.add_argument(
+        "--dask", metavar="local|ADDRESS", help="run on Dask: 'local' or tcp://host:8786"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")

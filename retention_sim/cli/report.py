@@ -1,0 +1,70 @@
+"""``retention-sim report``: the policy-comparison report (papermill notebook → HTML)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from .args import add_guardrail_option, add_size_options, parse_guardrail_options, pos_int
+
+__all__ = ["register"]
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from ..reporting.report import render_report
+    from ..study.comparison import parse_guardrails
+
+    guardrails = parse_guardrail_options(args.guardrail) if args.guardrail else None
+    if guardrails is not None:
+        parse_guardrails(guardrails)  # refuse unknown metrics before a kernel starts
+    html = render_report(
+        args.scenario,
+        args.policies,
+        out=args.out,
+        baseline=args.baseline,
+        replications=args.replications,
+        customers=args.customers,
+        days=args.days,
+        seed=args.seed,
+        objective=args.objective,
+        guardrails=guardrails,
+        title=args.title,
+        workers=args.workers,
+    )
+    print(f"wrote {html} and {Path(args.out) / 'report.ipynb'}")
+    return 0
+
+
+def _replications(text: str) -> int:
+    v = pos_int(text)
+    if v < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2 (intervals need two), got {v}")
+    return v
+
+
+def register(sub: Any) -> None:
+    """Add ``report``."""
+    r = sub.add_parser(
+        "report", help="render the policy-comparison report (papermill notebook → HTML)"
+    )
+    r.add_argument("scenario", help="scenario YAML file")
+    r.add_argument(
+        "-p",
+        "--policy",
+        action="append",
+        required=True,
+        dest="policies",
+        help="policy YAML file (repeat; the first is the baseline unless --baseline)",
+    )
+    r.add_argument("--baseline", help="name of the baseline policy (default: the first)")
+    r.add_argument(
+        "-r", "--replications", type=_replications, default=10, help="replications (default 10)"
+    )
+    add_size_options(r)
+    r.add_argument("--objective", default="profit", help="metric to improve (default profit)")
+    add_guardrail_option(r)
+    r.add_argument("--title", default="Policy comparison", help="the report's title")
+    r.add_argument("--workers", type=pos_int, help="worker processes (default: one per core)")
+    r.add_argument("--out", required=True, help="output folder, e.g. reports/NAME")
+    r.set_defaults(func=_cmd_report)

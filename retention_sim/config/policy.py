@@ -1,0 +1,396 @@
+"""Contact policies: campaigns, cadences, audiences, offers, guardrails and a budget.
+
+A policy says *how the company contacts its customers*. It is a YAML document validated like a
+scenario (unknown fields and bad values give one message naming the file and the field).
+Audiences are declarative filters; nothing in a policy is ever evaluated as code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..errors import InputError
+from ..vocabulary import ChannelName, StageName
+from .files import load_model, validate_model
+
+__all__ = [
+    "Policy",
+    "Campaign",
+    "Cadence",
+    "Audience",
+    "Offer",
+    "Guardrails",
+    "Cap",
+    "load_policy",
+    "policy_from_dict",
+    "RFM_SEGMENTS",
+]
+
+RFM_SEGMENTS: tuple[str, ...] = (
+    "champions",
+    "loyal",
+    "potential_loyalist",
+    "new",
+    "promising",
+    "need_attention",
+    "at_risk",
+    "cant_lose",
+    "hibernating",
+    "lost",
+)
+RfmName = Literal[
+    "champions",
+    "loyal",
+    "potential_loyalist",
+    "new",
+    "promising",
+    "need_attention",
+    "at_risk",
+    "cant_lose",
+    "hibernating",
+    "lost",
+    "vip",
+]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+NonNeg = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+CampaignType = Literal[
+    "notification",
+    "notification_with_offer",
+    "birthday",
+    "thank_you",
+    "tier_up",
+    "win_back",
+    "journey",
+    "proactive_call",
+]
+Content = Literal["info", "offer", "reward", "service"]
+Trigger = Literal["predicted_next_purchase"]
+Every = Literal["daily", "weekly", "biweekly", "monthly", "quarterly"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Cadence(_Strict):
+    """When a scheduled campaign sends: exactly one of ``every``, ``every_n_days``, ``dates``,
+    ``trigger``.
+
+    A plain string is shorthand for ``every``: ``cadence: weekly``.
+    """
+
+    every: Every | None = None
+    every_n_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    dates: list[dt.date] | None = None
+    trigger: Trigger | None = None
+    weekday: Weekday | None = None
+    day_of_month: Annotated[int, Field(ge=1, le=28)] | None = None
+    offset_days: Annotated[int, Field(ge=0, le=3650)] = 0
+    lead_days: Annotated[int, Field(ge=0, le=365)] = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return {"every": v}
+        return v
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Cadence:
+        set_ = [
+            k for k in ("every", "every_n_days", "dates", "trigger") if getattr(self, k) is not None
+        ]
+        if len(set_) != 1:
+            raise ValueError(
+                "a cadence needs exactly one of every, every_n_days, dates, trigger "
+                f"(got {', '.join(set_) or 'none'})"
+            )
+        if self.dates is not None and not self.dates:
+            raise ValueError("dates must list at least one date")
+        return self
+
+
+class Range(_Strict):
+    min: NonNeg | None = None
+    max: NonNeg | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
+
+class Audience(_Strict):
+    """Declarative filters; a customer must pass every filter that is given."""
+
+    stages: list[StageName] | None = None
+    segments: list[str] | None = None
+    tiers: list[str] | None = None
+    rfm: list[RfmName] | None = None
+    days_since_purchase: Range | None = None
+    consent: list[ChannelName] | None = None
+    members_only: bool = False
+
+
+class Offer(_Strict):
+    """What a message gives: a discount valid for some days, bonus points, or a gift."""
+
+    discount: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    valid_days: Annotated[int, Field(ge=1, le=365)] = 14
+    bonus_points: NonNeg = 0.0
+    gift_value: NonNeg = 0.0
+
+    @model_validator(mode="after")
+    def _something(self) -> Offer:
+        if self.discount == 0 and self.bonus_points == 0 and self.gift_value == 0:
+            raise ValueError("an offer needs a discount, bonus_points or a gift_value")
+        return self
+
+
+class JourneyStep(_Strict):
+    after_days: Annotated[int, Field(ge=0, le=3650)]
+    channel: ChannelName | Literal["preferred"] = "email"
+    content: Content = "info"
+    offer: Offer | None = None
+    name: str | None = None
+
+
+_DEFAULT_CONTENT: dict[str, Content] = {
+    "notification": "info",
+    "notification_with_offer": "offer",
+    "birthday": "reward",
+    "thank_you": "service",
+    "tier_up": "reward",
+    "win_back": "offer",
+    "journey": "info",
+    "proactive_call": "service",
+}
+
+
+class Campaign(_Strict):
+    """One campaign. Which fields apply depends on ``type``:
+
+    - ``notification`` / ``notification_with_offer`` / ``proactive_call``: ``cadence``;
+    - ``birthday``: ``days_before``;
+    - ``thank_you``: ``delay_days`` after each purchase;
+    - ``tier_up``: ``notify_on`` (``near`` the next tier, or ``reached`` it), ``near_share``;
+    - ``win_back``: ``after_days`` without purchase, optionally ``repeat_every_days``;
+    - ``journey``: ``start`` (``new_customer`` or ``lapsed``) and ``steps``.
+    """
+
+    name: str
+    type: CampaignType
+    channel: ChannelName | Literal["preferred"] = "email"
+    content: Content | None = None
+    audience: Audience = Audience()
+    offer: Offer | None = None
+    priority: Annotated[int, Field(ge=0, le=1000)] = 50
+    relevance: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+    cadence: Cadence | None = None
+    days_before: Annotated[int, Field(ge=0, le=60)] = 0
+    delay_days: Annotated[int, Field(ge=0, le=365)] = 1
+    notify_on: list[Literal["near", "reached"]] = ["near", "reached"]
+    near_share: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.8
+    after_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    repeat_every_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    start: Literal["new_customer", "lapsed"] | None = None
+    steps: list[JourneyStep] = []
+    stop_on_purchase: bool = True
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> Campaign:
+        t = self.type
+        if (
+            t in ("notification", "notification_with_offer", "proactive_call")
+            and self.cadence is None
+        ):
+            raise ValueError(f"a {t} campaign needs a cadence")
+        if t == "notification_with_offer" and self.offer is None:
+            raise ValueError("a notification_with_offer campaign needs an offer")
+        if t == "journey":
+            if self.start is None:
+                raise ValueError("a journey needs start: new_customer or lapsed")
+            if not self.steps:
+                raise ValueError("a journey needs at least one step")
+            days = [s.after_days for s in self.steps]
+            if days != sorted(days):
+                raise ValueError("journey steps must be in order of after_days")
+        if t == "proactive_call" and self.channel != "phone":
+            raise ValueError("a proactive_call campaign uses the phone channel")
+        return self
+
+    @property
+    def effective_content(self) -> Content:
+        """The content kind, defaulting by campaign type."""
+        return self.content or _DEFAULT_CONTENT[self.type]
+
+
+class Cap(_Strict):
+    """At most ``max`` messages on ``channel`` (or ``any`` channel) per window."""
+
+    channel: ChannelName | Literal["any"] = "any"
+    max: Annotated[int, Field(ge=0, le=1000)]
+    window_days: Annotated[int, Field(ge=1, le=366)] = 7
+    window: Literal["rolling", "calendar"] = "rolling"
+
+
+class Guardrails(_Strict):
+    caps: list[Cap] = []
+    min_gap_hours: dict[ChannelName, Annotated[float, Field(ge=0.0, le=24 * 365)]] = {}
+    quiet_weekdays: list[Weekday] = []
+    holdout_share: Probability = 0.0
+
+
+class Membership(_Strict):
+    """A paid membership: a yearly fee, a member discount, a yearly renewal decision."""
+
+    fee_per_year: NonNeg
+    discount: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05
+    purchase_multiplier: Annotated[float, Field(ge=0.0, le=10.0)] = 1.1
+    join_share: Probability = 0.1
+    audience: Audience = Audience(stages=["active", "loyal"])
+    renewal_base: Probability = 0.6
+    renewal_value_sensitivity: NonNeg = 0.5
+
+
+class Referral(_Strict):
+    """A referral programme: a reward for each friend brought in."""
+
+    reward_value: NonNeg
+    referrals_per_year: NonNeg = 0.05
+    audience: Audience = Audience(stages=["active", "loyal"])
+
+
+class Programmes(_Strict):
+    membership: Membership | None = None
+    referral: Referral | None = None
+
+
+class Policy(_Strict):
+    """A contact policy: a name, campaigns, guardrails, an optional budget and programmes."""
+
+    name: str
+    description: str = ""
+    campaigns: list[Campaign] = []
+    guardrails: Guardrails = Guardrails()
+    monthly_budget: NonNeg | None = None
+    programmes: Programmes = Programmes()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Policy:
+        names = [c.name for c in self.campaigns]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"campaign names must be unique; repeated: {', '.join(dup)}")
+        return self
+
+    def content_hash(self) -> str:
+        """A stable hash of the validated content (for result stores and manifests)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Policy:
+        """A copy with dotted-path fields replaced (list items by index), re-validated.
+
+        Example: ``{"campaigns.0.cadence.every_n_days": 3, "guardrails.holdout_share": 0.1}``.
+        """
+        data = self.model_dump(mode="json", exclude_none=False)
+        for path, value in overrides.items():
+            node: Any = data
+            keys = path.split(".")
+            for k in keys[:-1]:
+                node = _step(node, k, path)
+            last = keys[-1]
+            if isinstance(node, list):
+                node[_index(node, last, path)] = value
+            elif isinstance(node, dict) and last in node:
+                node[last] = value
+            else:
+                raise InputError(f"no such policy field {path!r}", field=path)
+        return policy_from_dict(_drop_none(data), source="(overrides)")
+
+
+def _index(node: list, key: str, path: str) -> int:
+    if not key.isdigit() or int(key) >= len(node):
+        raise InputError(f"no such policy field {path!r}", field=path)
+    return int(key)
+
+
+def _step(node: Any, key: str, path: str) -> Any:
+    if isinstance(node, list):
+        return node[_index(node, key, path)]
+    if isinstance(node, dict) and key in node and node[key] is not None:
+        return node[key]
+    raise InputError(f"no such policy field {path!r}", field=path)
+
+
+def _drop_none(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _drop_none(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, list):
+        return [_drop_none(v) for v in obj]
+    return obj
+
+
+def _check_against_scenario(policy: Policy, scenario: Any, source: str) -> None:
+    segs = set(scenario.population.segments)
+    tiers = {t.name for t in scenario.loyalty.tiers}
+    for i, c in enumerate(policy.campaigns):
+        channels = [c.channel] + [s.channel for s in c.steps]
+        for ch in channels:
+            if ch != "preferred" and ch not in scenario.channels:
+                raise InputError(
+                    f"channel {ch!r} is not defined in scenario {scenario.name!r}",
+                    source=source,
+                    field=f"campaigns[{i}].channel",
+                )
+        for what, named, known in (
+            ("segment", c.audience.segments, segs),
+            ("tier", c.audience.tiers, tiers),
+        ):
+            bad = set(named or []) - known
+            if bad:
+                raise InputError(
+                    f"unknown {what}(s) {sorted(bad)}; the scenario has {sorted(known)}",
+                    source=source,
+                    field=f"campaigns[{i}].audience.{what}s",
+                )
+
+
+def policy_from_dict(
+    data: dict[str, Any], *, source: str = "(policy)", scenario: Any = None
+) -> Policy:
+    """Validate a plain mapping as a :class:`Policy` (optionally against a scenario)."""
+    pol = validate_model(Policy, data, source=source)
+    if scenario is not None:
+        _check_against_scenario(pol, scenario, source)
+    return pol
+
+
+def load_policy(path: str | Path, *, scenario: Any = None) -> Policy:
+    """Load and validate a policy YAML file.
+
+    Parameters
+    ----------
+    path
+        A policy file such as ``params/policies/bau_default.yaml``.
+    scenario
+        If given, also check that the policy's channels, segments and tiers exist in it.
+
+    Raises
+    ------
+    InputError
+        One message naming the file, the field path and the problem.
+    """
+    pol = load_model(Policy, path)
+    if scenario is not None:
+        _check_against_scenario(pol, scenario, str(path))
+    return pol

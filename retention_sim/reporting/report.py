@@ -1,0 +1,340 @@
+"""The policy-comparison report: the study behind it, its tables, and rendering to HTML.
+
+The notebook template ``notebooks/policy_comparison.ipynb`` tells the story; this module does the
+work. :func:`run_study` runs the comparison (replications with common random numbers) and one
+representative replication per policy for the figures that look inside a run;
+:func:`render_report` executes the template with papermill and renders HTML without code cells.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import InputError
+from ..outputs import atomic_write_text
+from ..study.comparison import RATE_METRICS
+
+__all__ = [
+    "Study",
+    "run_study",
+    "scenario_table",
+    "render_report",
+    "ReportError",
+    "TEMPLATE",
+    "DEFAULT_GUARDRAILS",
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "notebooks" / "policy_comparison.ipynb"
+DEFAULT_GUARDRAILS: dict[str, float] = {
+    "unsubscribe_rate": 0.004,  # per delivered message (Mailchimp 2019: 0.25% typical)
+    "complaint_rate": 0.0005,  # per delivered message
+    "over_fatigue_share": 0.10,  # share of customers above their fatigue tolerance
+}
+
+
+class ReportError(InputError):
+    """The report notebook failed; the message names the cell and the error."""
+
+
+def scenario_table(scenario: Any) -> pd.DataFrame:
+    """Every scenario parameter as a row: ``section``, ``parameter``, ``value``."""
+    rows = []
+
+    def walk(node: Any, path: list[str]) -> None:
+        if isinstance(node, dict) and node:
+            for k, v in node.items():
+                walk(v, [*path, str(k)])
+        elif isinstance(node, list) and node and all(isinstance(x, dict) for x in node):
+            for i, v in enumerate(node):
+                walk(v, [*path, f"[{i}]"])
+        else:
+            value = json.dumps(node, ensure_ascii=False) if isinstance(node, list | dict) else node
+            rows.append({"section": path[0], "parameter": ".".join(path[1:]), "value": value})
+
+    walk(scenario.model_dump(mode="json"), [])
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class Study:
+    """A finished policy comparison with everything the report shows."""
+
+    scenario: Any
+    policies: dict[str, Any]
+    comparison: Any
+    verdict: Any
+    runs: dict[str, Any]
+    objective: str
+    colors: dict[str, str] = field(default_factory=dict)
+
+    def headline(self) -> str:
+        """The decision in one sentence of Markdown."""
+        v = self.verdict
+        word = {"adopt": "ADOPT", "reject": "REJECT", "inconclusive": "INCONCLUSIVE"}[v.decision]
+        who = f" **{v.candidate}**" if v.candidate else ""
+        return f"**Verdict: {word}**{who} — against the baseline **{v.baseline}**."
+
+    def summary_markdown(self) -> str:
+        """The executive summary: the verdict (its first line in bold) and its reasons."""
+        first, _, rest = self.verdict.text.partition("\n")
+        return f"**{first}**\n\n" + rest.replace("\n", "  \n")
+
+    def objective_table(self) -> pd.DataFrame:
+        """Per candidate: the objective's paired change with its interval and P(better)."""
+        d = self.comparison.differences(self.objective)
+        cur = getattr(self.comparison, "currency", "")
+        out = pd.DataFrame(
+            {
+                "candidate": d["candidate"],
+                f"change in {self.objective}" + (f" ({cur})" if cur else ""): d["mean"],
+                "95% low": d["low"],
+                "95% high": d["high"],
+                "Holm low": d["adj_low"],
+                "Holm high": d["adj_high"],
+                "P(better)": d["probability_better"],
+                "pairing narrows the interval ×": d["pairing_efficiency"],
+            }
+        )
+        return out.set_index("candidate")
+
+    def guardrails_table(self) -> pd.DataFrame:
+        """Each guardrail of each candidate: value, limit, held or broken."""
+        verdicts = self.verdict.by_candidate or {self.verdict.candidate: self.verdict}
+        rows = []
+        for cand, v in verdicts.items():
+            for g in v.guardrails:
+                rows.append(
+                    {
+                        "candidate": cand,
+                        "guardrail": g.metric,
+                        "kind": g.kind,
+                        "value": g.value,
+                        "limit": g.limit,
+                        "status": "held" if g.held else "BROKEN",
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def styled_objective_table(self) -> Any:
+        """:meth:`objective_table` formatted for reading (thousands separators, percentages)."""
+        t = self.objective_table()
+        money = {c: "{:+,.0f}" for c in t.columns[:5]}
+        if self.objective in RATE_METRICS:
+            money = {c: (lambda v: f"{100 * v:+.2f} pts") for c in t.columns[:5]}
+        return t.style.format(
+            {**money, "P(better)": "{:.0%}", "pairing narrows the interval ×": "{:.1f}×"}
+        )
+
+    def styled_guardrails_table(self) -> Any:
+        """:meth:`guardrails_table` with values and limits in readable units, broken in red."""
+        t = self.guardrails_table()
+        if t.empty:
+            return t.style
+
+        def fmt(metric: str, v: float) -> str:
+            if metric in RATE_METRICS:
+                return f"{100 * v:.3f}%"
+            return f"{v:,.0f}"
+
+        shown = t.assign(
+            value=[fmt(m, v) for m, v in zip(t["guardrail"], t["value"], strict=True)],
+            limit=[fmt(m, v) for m, v in zip(t["guardrail"], t["limit"], strict=True)],
+            guardrail=t["guardrail"].str.replace("_", " "),
+        )
+        return shown.style.hide(axis="index").map(
+            lambda s: "color: #b30000; font-weight: bold" if s == "BROKEN" else "",
+            subset=["status"],
+        )
+
+    def assumptions(self) -> pd.DataFrame:
+        """The scenario's parameters (see :func:`scenario_table`)."""
+        return scenario_table(self.scenario)
+
+
+def _resolve(path: str | Path, base: Path | None) -> Path:
+    p = Path(path)
+    if p.is_absolute() or p.exists() or base is None:
+        return p
+    return base / p
+
+
+def run_study(
+    scenario: Any,
+    policies: list[Any],
+    *,
+    baseline: str | None = None,
+    replications: int = 10,
+    customers: int | None = None,
+    days: int | None = None,
+    seed: int = 0,
+    objective: str = "profit",
+    guardrails: dict[str, Any] | None = None,
+    backend: str = "processes",
+    workers: int | None = None,
+    progress: bool = False,
+    base_dir: str | Path | None = None,
+) -> Study:
+    """Run the comparison behind a report.
+
+    Parameters
+    ----------
+    scenario, policies
+        Files (relative paths are tried as given, then under ``base_dir``) or loaded objects.
+    baseline
+        Name of the baseline policy (default: the first).
+    replications, customers, days, seed, backend, workers, progress
+        As in :func:`retention_sim.study.comparison.compare`.
+    objective, guardrails
+        As in :meth:`retention_sim.study.comparison.Comparison.verdict` (default guardrails:
+        :data:`DEFAULT_GUARDRAILS`).
+
+    Returns
+    -------
+    Study
+        The comparison, the verdict, and replication 0 of every policy as a full result.
+    """
+    from ..config.policy import Policy, load_policy
+    from ..config.scenario import Scenario, load_scenario
+    from ..model.simulation import simulate
+    from ..study.comparison import compare
+    from ..study.execution import replication_seed
+    from .plots import policy_colors
+
+    base = Path(base_dir) if base_dir is not None else None
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(_resolve(scenario, base))
+    pols = [
+        p if isinstance(p, Policy) else load_policy(_resolve(p, base), scenario=sc)
+        for p in policies
+    ]
+    comp = compare(
+        sc,
+        pols,
+        baseline=baseline,
+        replications=replications,
+        seed=seed,
+        customers=customers,
+        days=days,
+        backend=backend,
+        workers=workers,
+        progress=progress,
+    )
+    verdict = comp.verdict(
+        objective=objective,
+        guardrails=DEFAULT_GUARDRAILS if guardrails is None else guardrails,
+    )
+    s0 = replication_seed(seed, 0)
+    runs = {p.name: simulate(sc, p, seed=s0, customers=customers, days=days) for p in pols}
+    return Study(
+        scenario=sc,
+        policies={p.name: p for p in pols},
+        comparison=comp,
+        verdict=verdict,
+        runs=runs,
+        objective=objective,
+        colors=policy_colors([p.name for p in pols]),
+    )
+
+
+def _failure_message(exc: Exception, notebook: Path) -> str:
+    idx = getattr(exc, "cell_index", None)
+    count = getattr(exc, "exec_count", None)
+    source = (getattr(exc, "source", "") or "").strip().splitlines()
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = getattr(exc, "evalue", str(exc))
+    where = f"cell {idx}" if idx is not None else "a cell"
+    if count is not None:
+        where += f" (execution count {count})"
+    if source:
+        where += f" starting {source[0][:60]!r}"
+    return (
+        f"report notebook failed in {where}: {ename}: {evalue}; the partly executed notebook "
+        f"is kept at {notebook}"
+    )
+
+
+def render_report(
+    scenario: str | Path,
+    policies: list[str | Path],
+    *,
+    out: str | Path,
+    baseline: str | None = None,
+    replications: int = 10,
+    customers: int | None = None,
+    days: int | None = None,
+    seed: int = 0,
+    objective: str = "profit",
+    guardrails: dict[str, Any] | None = None,
+    title: str = "Policy comparison",
+    workers: int | None = None,
+    template: str | Path = TEMPLATE,
+    kernel: str = "python3",
+) -> Path:
+    """Execute the report template with papermill and render it to HTML without code cells.
+
+    Writes ``OUT/report.ipynb`` (the executed notebook) and ``OUT/report.html``.
+
+    Returns
+    -------
+    pathlib.Path
+        The HTML file.
+
+    Raises
+    ------
+    InputError
+        Bad scenario or policy files (checked before anything runs).
+    ReportError
+        A cell failed: the message names the cell and the error; the partly executed notebook is
+        kept.
+    """
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    from ..config.policy import load_policy
+    from ..config.scenario import load_scenario
+
+    sc_path = Path(scenario).resolve()
+    pol_paths = [Path(p).resolve() for p in policies]
+    if not pol_paths:
+        raise InputError("give at least one policy (-p FILE)")
+    sc = load_scenario(sc_path)  # fail fast, in one line, before starting a kernel
+    names = [load_policy(p, scenario=sc).name for p in pol_paths]
+    if baseline is not None and baseline not in names:
+        raise InputError(f"baseline {baseline!r} is not one of the policies: {', '.join(names)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    notebook = out / "report.ipynb"
+    params = {
+        "scenario": str(sc_path),
+        "policies": [str(p) for p in pol_paths],
+        "baseline": baseline,
+        "replications": int(replications),
+        "customers": customers,
+        "days": days,
+        "seed": int(seed),
+        "objective": objective,
+        "guardrails": DEFAULT_GUARDRAILS if guardrails is None else guardrails,
+        "title": title,
+        "workers": workers,
+    }
+    try:
+        pm.execute_notebook(
+            str(template),
+            str(notebook),
+            parameters=params,
+            kernel_name=kernel,
+            cwd=str(out),
+            progress_bar=False,
+        )
+    except pm.PapermillExecutionError as exc:
+        raise ReportError(_failure_message(exc, notebook)) from None
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    html, _ = exporter.from_filename(str(notebook))
+    return atomic_write_text(out / "report.html", html)

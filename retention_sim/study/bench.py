@@ -1,0 +1,246 @@
+"""The engine benchmark: customer-days per second, events, memory and where the time goes.
+
+Run ``retention-sim bench`` (or ``make bench``). Each size runs in a fresh
+process (so peak memory is that size's own), after a small warm-up run, on the default scenario
+under its business-as-usual policy with every mechanism on. A second measurement runs the same
+work on a two-worker process pool to report parallel efficiency.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import resource
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+__all__ = ["load_inputs", "run_size", "parallel_efficiency", "run_benchmark", "format_report"]
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SCENARIO = ROOT / "params" / "scenarios" / "default.yaml"
+DEFAULT_POLICY = ROOT / "params" / "policies" / "bau_default.yaml"
+
+
+def load_inputs(scenario: str, policy: str | None):
+    from ..config.policy import load_policy
+    from ..config.scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    pol = load_policy(policy, scenario=sc) if policy else None
+    return sc, pol
+
+
+def _one_run(scenario: str, policy: str | None, customers: int, days: int, seed: int) -> dict:
+    """Time one run, part by part (executed in a child process)."""
+    from ..model.contacts.engine import ContactEngine
+    from ..model.result import build_result
+    from ..model.simulation import StepTimer, build_world, run_world
+
+    sc, pol = load_inputs(scenario, policy)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    t0 = time.perf_counter()
+    world = build_world(sc, seed=seed, customers=customers, days=days)
+    timer = StepTimer()
+    world.components["step_timer"] = timer
+    engine = ContactEngine(world, pol) if pol is not None else None
+    t1 = time.perf_counter()
+    run_world(world, engine)
+    t2 = time.perf_counter()
+    result = build_result(world, pol)
+    t3 = time.perf_counter()
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # the customers and transactions tables are built on first use (experiments never read
+    # them); time them apart, for whoever reads them after a single run
+    n_tx = len(result.transactions)
+    n_rows = len(result.customers)
+    t4 = time.perf_counter()
+    rss2 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    customer_days = float(result.daily["customers"].sum())
+    daily = sum(timer.seconds.values())
+    parts = dict(timer.seconds)
+    parts["simpy processes (service requests, journeys) and scheduling"] = (t2 - t1) - daily
+    events = next(world.env._eid) if hasattr(world.env, "_eid") else None
+    return {
+        "customers": customers,
+        "days": days,
+        "capacity": world.pop.capacity,
+        "build_seconds": t1 - t0,
+        "run_seconds": t2 - t1,
+        "result_seconds": t3 - t2,
+        "wall_seconds": t3 - t0,
+        "customer_days": customer_days,
+        "customer_days_per_second": customer_days / (t3 - t0),
+        "simpy_events": events,
+        "peak_rss_bytes": rss1,
+        "rss_growth_bytes": rss1 - rss0,
+        "bytes_per_customer": (rss1 - rss0) / max(world.pop.capacity, 1),
+        "time_share": {k: v / (t2 - t1) for k, v in sorted(parts.items(), key=lambda x: -x[1])},
+        "tables": {
+            "seconds": t4 - t3,
+            "transactions": n_tx,
+            "customers": n_rows,
+            "peak_rss_bytes": rss2,
+            "bytes_per_customer_with_tables": (rss2 - rss0) / max(world.pop.capacity, 1),
+        },
+    }
+
+
+def run_size(
+    customers: int, days: int, *, scenario: str, policy: str | None, seed: int = 1
+) -> dict:
+    """Benchmark one size in a fresh process, after a warm-up run in that process."""
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=ctx) as ex:
+        ex.submit(_one_run, scenario, policy, min(customers, 2000), min(days, 30), seed).result()
+        return ex.submit(_one_run, scenario, policy, customers, days, seed).result()
+
+
+def _spin(n: int) -> float:
+    """A pure-Python loop: the machine's own two-process efficiency, as a control."""
+    t = time.perf_counter()
+    s = 0
+    for i in range(n):
+        s += i
+    return time.perf_counter() - t
+
+
+def parallel_efficiency(
+    customers: int,
+    days: int,
+    *,
+    scenario: str,
+    policy: str | None,
+    tasks: int = 4,
+    repeats: int = 3,
+) -> dict:
+    """Serial time of ``tasks`` runs against their time on a two-worker pool.
+
+    Each timing is the best of ``repeats`` (serial and pooled alternate), the usual guard
+    against a shared machine's momentary load. The same pools also time a pure-Python loop
+    (``machine_efficiency``): what two processes get from this machine at that moment, so that
+    a low figure can be told apart from a property of the engine.
+    """
+    ctx = mp.get_context("spawn")
+    work = [(scenario, policy, customers, days, k) for k in range(tasks)]
+    serial_times, parallel_times, control = [], [], []
+    spin = 5_000_000
+    with (
+        ProcessPoolExecutor(1, mp_context=ctx) as one,
+        ProcessPoolExecutor(2, mp_context=ctx) as two,
+    ):
+        one.submit(_one_run, scenario, policy, 1000, 10, 0).result()  # warm-up
+        list(two.map(_one_run, *zip(*[(scenario, policy, 1000, 10, 0)] * 2, strict=True)))
+        for _ in range(max(1, repeats)):
+            t = time.perf_counter()
+            for args in work:
+                one.submit(_one_run, *args).result()
+            serial_times.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            list(two.map(_one_run, *zip(*work, strict=True)))
+            parallel_times.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            for _k in range(2):
+                one.submit(_spin, spin).result()
+            c_serial = time.perf_counter() - t
+            t = time.perf_counter()
+            list(two.map(_spin, [spin, spin]))
+            control.append(c_serial / (2 * (time.perf_counter() - t)))
+    serial, parallel = min(serial_times), min(parallel_times)
+    return {
+        "tasks": tasks,
+        "customers": customers,
+        "days": days,
+        "repeats": max(1, repeats),
+        "serial_seconds": serial,
+        "two_workers_seconds": parallel,
+        "serial_seconds_all": serial_times,
+        "two_workers_seconds_all": parallel_times,
+        "speedup": serial / parallel,
+        "efficiency": serial / (2 * parallel),
+        "machine_efficiency": control,
+    }
+
+
+def run_benchmark(
+    sizes: list[int],
+    days: int,
+    *,
+    scenario: str = str(DEFAULT_SCENARIO),
+    policy: str | None = str(DEFAULT_POLICY),
+    parallel_customers: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run every size and the parallel-efficiency check; return the figures."""
+    out: dict[str, Any] = {"scenario": scenario, "policy": policy, "days": days, "sizes": []}
+    for n in sizes:
+        if progress:
+            print(f"benchmark: {n:,} customers × {days} days ...", file=sys.stderr, flush=True)
+        out["sizes"].append(run_size(n, days, scenario=scenario, policy=policy))
+    if len(out["sizes"]) >= 2:
+        a, b = out["sizes"][-2], out["sizes"][-1]
+        out["scaling"] = {
+            "from": a["customers"],
+            "to": b["customers"],
+            "time_ratio": b["wall_seconds"] / a["wall_seconds"],
+            "size_ratio": b["customers"] / a["customers"],
+        }
+    if parallel_customers:
+        if progress:
+            print("benchmark: parallel efficiency ...", file=sys.stderr, flush=True)
+        out["parallel"] = parallel_efficiency(
+            parallel_customers, days, scenario=scenario, policy=policy
+        )
+    return out
+
+
+def format_report(fig: dict[str, Any]) -> str:
+    """A readable table of the benchmark figures."""
+    lines = [f"scenario {fig['scenario']}  policy {fig['policy']}  {fig['days']} days"]
+    lines.append(
+        f"{'customers':>10} {'wall s':>8} {'cust-days/s':>12} {'events':>10} "
+        f"{'peak MB':>8} {'B/customer':>10}"
+    )
+    for s in fig["sizes"]:
+        lines.append(
+            f"{s['customers']:>10,} {s['wall_seconds']:>8.2f} "
+            f"{s['customer_days_per_second']:>12.3g} {s['simpy_events'] or 0:>10,} "
+            f"{s['peak_rss_bytes'] / 2**20:>8.0f} {s['bytes_per_customer']:>10.0f}"
+        )
+    lines.append(
+        "reading result.customers and result.transactions after the run (built on first use):"
+    )
+    for s in fig["sizes"]:
+        t = s["tables"]
+        lines.append(
+            f"{s['customers']:>10,} +{t['seconds']:.2f} s for {t['transactions']:,} "
+            f"transactions and {t['customers']:,} customers; peak "
+            f"{t['peak_rss_bytes'] / 2**20:.0f} MB, {t['bytes_per_customer_with_tables']:.0f} "
+            "B/customer with the tables"
+        )
+    if fig["sizes"]:
+        big = fig["sizes"][-1]
+        lines.append(f"time share at {big['customers']:,} customers:")
+        for k, v in big["time_share"].items():
+            lines.append(f"  {k:<60} {v:6.1%}")
+    if "scaling" in fig:
+        sc = fig["scaling"]
+        lines.append(
+            f"scaling {sc['from']:,} → {sc['to']:,}: {sc['time_ratio']:.1f}× the time for "
+            f"{sc['size_ratio']:.0f}× the customers"
+        )
+    if "parallel" in fig:
+        p = fig["parallel"]
+        lines.append(
+            f"process pool, 2 workers, {p['tasks']} runs of {p['customers']:,} customers: "
+            f"speed-up {p['speedup']:.2f}, efficiency {p['efficiency']:.0%} "
+            f"(best of {p.get('repeats', 1)})"
+        )
+        if p.get("machine_efficiency"):
+            lines.append(
+                "  control: a pure-Python loop on the same pools got "
+                + ", ".join(f"{e:.0%}" for e in p["machine_efficiency"])
+                + " (what this machine gives two processes at those moments)"
+            )
+    return "\n".join(lines)

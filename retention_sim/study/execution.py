@@ -1,0 +1,456 @@
+"""Running many replications: the unit of work and the serial, process-pool and Dask backends.
+
+The unit of work is :func:`run_replication`: a top-level, picklable function of plain data (a
+:class:`RunTask` holding the validated scenario and policy, which both pickle) that runs one
+:func:`~retention_sim.simulate` and returns a *small* dict: scalar metrics (the flattened
+summary, see :func:`flatten_summary`) plus a few daily series for curves with bands. Whole daily
+frames never travel between processes.
+
+Seeds
+-----
+Replication ``k`` of a study with seed ``s`` runs with the integer seed::
+
+    int(numpy.random.SeedSequence([s, k]).generate_state(1)[0])
+
+(see :func:`replication_seed`), the same for every policy. Inside :func:`simulate` every random
+source has its own policy-independent stream, so two policies in replication ``k`` see the same
+customers and the same luck (common random numbers, DESIGN.md §5).
+
+Backends
+--------
+``"serial"`` runs in this process; ``"processes"`` uses a
+:class:`concurrent.futures.ProcessPoolExecutor` with the ``spawn`` start method (fresh
+interpreters, no state inherited by ``fork``); ``"dask"`` submits to a ``distributed`` cluster,
+either a :class:`distributed.LocalCluster` started and closed here (``dask="local"``) or an
+existing scheduler (``dask="tcp://host:8786"``). The simulation is deterministic given its seed,
+so every backend returns bit-identical results; callers sort by (policy, replication) before
+aggregating, so completion order never matters.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from ..vocabulary import CAUSES
+
+__all__ = [
+    "BACKENDS",
+    "DAILY_SERIES",
+    "METRICS",
+    "Runner",
+    "RunTask",
+    "flatten_summary",
+    "replication_seed",
+    "run_replication",
+    "run_tasks",
+]
+
+BACKENDS = ("serial", "processes", "dask")
+Backend = Literal["serial", "processes", "dask"]
+
+#: Scalar metrics extracted from every run, in this order (see :func:`flatten_summary`).
+METRICS: tuple[str, ...] = (
+    "profit",
+    "revenue",
+    "gross_margin",
+    "clv",
+    "retention_rate",
+    "churn_rate",
+    "initial_base_retained",
+    "churned",
+    *(f"churn_{c}" for c in CAUSES),
+    "contact_cost",
+    "discount_cost",
+    "reward_cost",
+    "contact_cost_per_customer",
+    "unsubscribe_rate",
+    "complaint_rate",
+    "over_fatigue_share",
+    "messages_delivered",
+    "unsubscribes",
+    "complaints",
+    "service_mean_wait_hours",
+)
+
+#: Daily series kept from every run (one value per day of the horizon).
+DAILY_SERIES: tuple[str, ...] = (
+    "customers",
+    "customers_initial_base",
+    "profit_cumulative",
+    "churned_cumulative",
+)
+
+
+def replication_seed(seed: int, replication: int) -> int:
+    """The integer seed of replication ``replication`` in a study seeded with ``seed``.
+
+    Parameters
+    ----------
+    seed
+        The study's seed (non-negative).
+    replication
+        The replication index ``k`` (0, 1, 2, ...).
+
+    Returns
+    -------
+    int
+        ``int(SeedSequence([seed, replication]).generate_state(1)[0])``: a 32-bit integer, the
+        same for every policy, different (with overwhelming probability) for every ``k``.
+    """
+    if seed < 0 or replication < 0:
+        raise ValueError("seed and replication must be non-negative")
+    return int(np.random.SeedSequence([int(seed), int(replication)]).generate_state(1)[0])
+
+
+def flatten_summary(summary: dict[str, Any]) -> dict[str, float]:
+    """The scalar metrics of one run's summary, as floats, keyed as in :data:`METRICS`.
+
+    A run without a contact policy has no ``messages`` block: its message metrics (contact cost
+    per customer, unsubscribe and complaint rates, over-fatigue share, messages delivered,
+    unsubscribes, complaints) are 0.
+
+    Parameters
+    ----------
+    summary
+        ``SimulationResult.summary``.
+
+    Returns
+    -------
+    dict
+        ``{metric: value}`` for every name in :data:`METRICS`.
+    """
+    msgs = summary.get("messages") or {}
+    by_cause = summary.get("churn_by_cause", {})
+    out: dict[str, float] = {
+        "profit": summary["profit"],
+        "revenue": summary["revenue"],
+        "gross_margin": summary["gross_margin"],
+        "clv": summary["clv"],
+        "retention_rate": summary["retention_rate"],
+        "churn_rate": summary["churn_rate"],
+        "initial_base_retained": summary["initial_base_retained"],
+        "churned": summary["churned"],
+        **{f"churn_{c}": by_cause.get(c, 0) for c in CAUSES},
+        "contact_cost": summary.get("contact_cost", 0.0),
+        "discount_cost": summary.get("discount_cost", 0.0),
+        "reward_cost": summary.get("reward_cost", 0.0),
+        "contact_cost_per_customer": summary.get("contact_cost_per_customer", 0.0),
+        "unsubscribe_rate": summary.get("unsubscribe_rate", 0.0),
+        "complaint_rate": summary.get("complaint_rate", 0.0),
+        "over_fatigue_share": summary.get("over_fatigue_share", 0.0),
+        "messages_delivered": msgs.get("delivered", 0),
+        "unsubscribes": msgs.get("unsubscribes", 0),
+        "complaints": msgs.get("complaints", 0),
+        "service_mean_wait_hours": summary.get("service", {}).get("mean_wait_hours", 0.0),
+    }
+    return {k: float(out[k]) for k in METRICS}
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One (policy, replication) run: everything :func:`run_replication` needs, picklable.
+
+    Attributes
+    ----------
+    policy_name
+        The label of the policy in the study (``"no_contact"`` for ``policy=None``).
+    replication
+        The replication index ``k``.
+    seed
+        The run's seed (see :func:`replication_seed`).
+    scenario
+        The validated :class:`~retention_sim.Scenario`.
+    policy
+        The validated :class:`~retention_sim.config.policy.Policy`, or ``None`` for no contact at all.
+    customers, days
+        Size of the starting base and horizon (``None``: the scenario's).
+    study_seed
+        The study's seed ``s`` from which ``seed`` was derived (part of the result store's key).
+    point
+        Free label used by sweeps and robustness studies (grid point or world index).
+    """
+
+    policy_name: str
+    replication: int
+    seed: int
+    scenario: Any
+    policy: Any = None
+    customers: int | None = None
+    days: int | None = None
+    study_seed: int = 0
+    point: int = 0
+
+
+def run_replication(task: RunTask) -> dict[str, Any]:
+    """Run one replication and return its small result (the unit of work of every backend).
+
+    Parameters
+    ----------
+    task
+        What to run.
+
+    Returns
+    -------
+    dict
+        ``policy``, ``replication``, ``seed``, ``point``, ``metrics`` (see
+        :func:`flatten_summary`) and ``daily`` (``{series: list of floats}`` for every name in
+        :data:`DAILY_SERIES`).
+    """
+    from ..model.simulation import simulate
+
+    result = simulate(
+        task.scenario,
+        task.policy,
+        seed=task.seed,
+        customers=task.customers,
+        days=task.days,
+    )
+    daily = result.daily
+    series = {
+        "customers": daily["customers"].to_numpy(dtype=float),
+        "customers_initial_base": daily["customers_initial_base"].to_numpy(dtype=float),
+        "profit_cumulative": np.cumsum(daily["profit"].to_numpy(dtype=float)),
+        "churned_cumulative": np.cumsum(daily["churned"].to_numpy(dtype=float)),
+    }
+    return {
+        "policy": task.policy_name,
+        "replication": task.replication,
+        "seed": task.seed,
+        "point": task.point,
+        "metrics": flatten_summary(result.summary),
+        "daily": {k: [float(x) for x in v] for k, v in series.items()},
+    }
+
+
+# ----------------------------------------------------------------------------- runner
+def _progress_bar(total: int, enabled: bool, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not enabled or total == 0, desc=desc, unit="run")
+
+
+class Runner:
+    """A backend that runs :class:`RunTask` s, kept open across batches.
+
+    Use it as a context manager::
+
+        with Runner("processes", workers=4) as runner:
+            results = runner.run(tasks)
+
+    Parameters
+    ----------
+    backend
+        ``"serial"``, ``"processes"`` (default) or ``"dask"``.
+    workers
+        Worker processes for ``"processes"`` (default ``os.cpu_count()``) and for
+        ``dask="local"`` (default 2).
+    dask
+        ``"local"`` to start a :class:`distributed.LocalCluster` on the loopback interface (closed
+        on exit), or a scheduler address such as ``"tcp://host:8786"``. Giving ``dask`` implies
+        ``backend="dask"``.
+    progress
+        Show a tqdm progress bar (``tqdm.auto``: a widget in notebooks, text elsewhere).
+    function
+        The unit of work (default :func:`run_replication`); must be a picklable top-level
+        function for the process and Dask backends.
+    """
+
+    def __init__(
+        self,
+        backend: Backend = "processes",
+        *,
+        workers: int | None = None,
+        dask: str | None = None,
+        progress: bool = True,
+        function: Callable[[Any], dict[str, Any]] = run_replication,
+    ):
+        if dask is not None:
+            backend = "dask"
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if workers is not None and workers < 1:
+            raise ValueError("workers must be at least 1")
+        self.backend = backend
+        self.workers = workers
+        self.dask = dask if dask is not None else ("local" if backend == "dask" else None)
+        self.progress = progress
+        self.function = function
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_size = 0
+        self._client: Any = None
+        self._cluster: Any = None
+
+    # context management --------------------------------------------------------------
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Shut down the process pool or the Dask client (and a cluster started here)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def _ensure_pool(self, n_tasks: int) -> ProcessPoolExecutor:
+        size = max(1, min(self.workers or os.cpu_count() or 1, n_tasks))
+        if self._pool is not None and size > self._pool_size:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        if self._pool is None:
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=size, mp_context=ctx)
+            self._pool_size = size
+        return self._pool
+
+    def _ensure_client(self) -> Any:
+        if self._client is None:
+            from distributed import Client, LocalCluster
+
+            if self.dask == "local":
+                with warnings.catch_warnings():
+                    # without a dashboard the scheduler still serves /health on loopback, at
+                    # 8787 if free, else on a random port: that fallback is not worth a warning
+                    warnings.filterwarnings("ignore", message="Port .* is already in use")
+                    self._cluster = LocalCluster(
+                        n_workers=self.workers or 2,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=None,
+                    )
+                self._client = Client(self._cluster)
+            else:
+                self._client = Client(self.dask)
+        return self._client
+
+    # running -------------------------------------------------------------------------
+    def run(
+        self,
+        tasks: Sequence[Any],
+        *,
+        on_result: Callable[[Any, dict[str, Any]], None] | None = None,
+        desc: str = "simulating",
+    ) -> list[dict[str, Any]]:
+        """Run every task and return the results in the order of ``tasks``.
+
+        Parameters
+        ----------
+        tasks
+            The tasks (arguments of the unit of work).
+        on_result
+            Called in this process as ``on_result(task, result)`` as soon as each run finishes
+            (the result store writes it there), in completion order.
+        desc
+            Label of the progress bar.
+
+        Returns
+        -------
+        list of dict
+            One result per task, in the order of ``tasks``.
+
+        Notes
+        -----
+        On ``KeyboardInterrupt`` (or any error) the runs not yet started are cancelled; results
+        already handed to ``on_result`` are kept by the caller.
+        """
+        tasks = list(tasks)
+        if not tasks:
+            return []
+        with _progress_bar(len(tasks), self.progress, desc) as bar:
+            if self.backend == "serial":
+                return self._run_serial(tasks, on_result, bar)
+            if self.backend == "processes":
+                return self._run_pool(tasks, on_result, bar)
+            return self._run_dask(tasks, on_result, bar)
+
+    def _run_serial(self, tasks, on_result, bar) -> list[dict[str, Any]]:
+        out = []
+        for t in tasks:
+            r = self.function(t)
+            if on_result is not None:
+                on_result(t, r)
+            out.append(r)
+            bar.update(1)
+        return out
+
+    def _run_pool(self, tasks, on_result, bar) -> list[dict[str, Any]]:
+        pool = self._ensure_pool(len(tasks))
+        results: list[Any] = [None] * len(tasks)
+        futures: dict[Future, int] = {}
+        try:
+            for i, t in enumerate(tasks):
+                futures[pool.submit(self.function, t)] = i
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in done:
+                    i = futures[f]
+                    results[i] = f.result()
+                    if on_result is not None:
+                        on_result(tasks[i], results[i])
+                    bar.update(1)
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            # the pool's workers may be busy with runs in flight: do not wait for them
+            pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            raise
+        return results
+
+    def _run_dask(self, tasks, on_result, bar) -> list[dict[str, Any]]:
+        from distributed import as_completed
+
+        client = self._ensure_client()
+        futures = client.map(self.function, tasks, pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        results: list[Any] = [None] * len(tasks)
+        try:
+            for f in as_completed(futures):
+                i = index[f.key]
+                results[i] = f.result()
+                if on_result is not None:
+                    on_result(tasks[i], results[i])
+                bar.update(1)
+        except BaseException:
+            client.cancel(futures)
+            raise
+        finally:
+            del futures
+        return results
+
+
+def run_tasks(
+    tasks: Iterable[Any],
+    *,
+    backend: Backend = "processes",
+    workers: int | None = None,
+    dask: str | None = None,
+    progress: bool = True,
+    on_result: Callable[[Any, dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run tasks once with a fresh :class:`Runner` (see there) and close it.
+
+    Returns
+    -------
+    list of dict
+        Results in the order of ``tasks``.
+    """
+    with Runner(backend, workers=workers, dask=dask, progress=progress) as runner:
+        return runner.run(list(tasks), on_result=on_result)

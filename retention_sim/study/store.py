@@ -1,0 +1,306 @@
+"""A result store on disk: one file per (policy, replication) run, a manifest per study, resume.
+
+Layout under the store's folder ``DIR``::
+
+    DIR/runs/<study-key>/manifest.json
+    DIR/runs/<study-key>/<policy-hash>-r<replication>.json
+
+The *study key* hashes everything that determines a run's outcome apart from the policy and the
+replication: the scenario's content hash, the study seed, the effective number of starting
+customers and of days, the package version, a fingerprint of the simulation engine's source code
+and the format of the result files. A changed scenario, seed, size, horizon or engine therefore
+lands in a new folder and is never mixed with old results; a changed policy has a new content
+hash and therefore new file names. A policy added to an existing study reuses the runs of the
+policies already there.
+
+Every file is written atomically (:mod:`retention_sim.outputs`): a study stopped by Ctrl-C or a
+killed process loses only the runs in flight. Running the same study again reads the finished
+runs instead of recomputing them (:meth:`ResultStore.load`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .._version import __version__
+from ..outputs import atomic_write_text
+
+__all__ = [
+    "ResultStore",
+    "ENGINE_SOURCES",
+    "engine_files",
+    "engine_fingerprint",
+    "policy_hash",
+    "study_key",
+    "RESULT_FORMAT",
+]
+
+#: Version of the run-file layout (part of the study key).
+RESULT_FORMAT = 1
+
+#: What produces a run's numbers, relative to the package: the inputs and the model whole, the
+#: shared vocabulary, and the unit of work and metric catalogue of the study layer (they decide
+#: which numbers a result file holds). tests/study/test_store.py checks that running a
+#: replication executes nothing else from the package, so an engine module cannot be missed.
+ENGINE_SOURCES: tuple[str, ...] = (
+    "_version.py",
+    "config",
+    "errors.py",
+    "model",
+    "outputs.py",
+    "study/execution.py",
+    "study/metrics.py",
+    "vocabulary.py",
+)
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def engine_files() -> list[str]:
+    """Every source file of the engine (see :data:`ENGINE_SOURCES`), package-relative, sorted."""
+    out: list[str] = []
+    for src in ENGINE_SOURCES:
+        path = _PACKAGE / src
+        if path.is_dir():
+            out += [p.relative_to(_PACKAGE).as_posix() for p in path.rglob("*.py")]
+        elif path.exists():
+            out.append(src)
+    return sorted(out)
+
+
+@functools.lru_cache(maxsize=1)
+def engine_fingerprint() -> str:
+    """A hash of the source of every engine file (the code that produces a run's numbers)."""
+    h = hashlib.sha256()
+    for name in engine_files():
+        h.update(name.encode())
+        h.update(b"\0")
+        h.update((_PACKAGE / name).read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def policy_hash(policy: Any) -> str:
+    """The content hash of a policy, or ``"no-policy"`` for ``None`` (no contact at all)."""
+    return "no-policy" if policy is None else policy.content_hash()
+
+
+def study_key(scenario_hash: str, *, seed: int, customers: int, days: int) -> str:
+    """The folder name of a study: a hash of everything but the policy and the replication.
+
+    Parameters
+    ----------
+    scenario_hash
+        ``Scenario.content_hash()``.
+    seed
+        The study's seed.
+    customers, days
+        The *effective* starting base and horizon (the scenario's values when not overridden).
+    """
+    blob = json.dumps(
+        {
+            "format": RESULT_FORMAT,
+            "version": __version__,
+            "engine": engine_fingerprint(),
+            "scenario": scenario_hash,
+            "seed": int(seed),
+            "customers": int(customers),
+            "days": int(days),
+        },
+        sort_keys=True,
+    ).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _dump(obj: Any) -> str:
+    # run files are internal: NaN and infinities survive a round trip as JSON extensions
+    return json.dumps(obj, sort_keys=True, allow_nan=True) + "\n"
+
+
+class ResultStore:
+    """Run results and manifests under one folder (see the module docstring for the layout).
+
+    Parameters
+    ----------
+    root
+        The store's folder (created on first write).
+    """
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self._scenario_hashes: dict[int, tuple[Any, str]] = {}
+        self._policy_hashes: dict[int, tuple[Any, str]] = {}
+
+    # keys ----------------------------------------------------------------------------
+    def _scenario_hash(self, scenario: Any) -> str:
+        hit = self._scenario_hashes.get(id(scenario))
+        if hit is None or hit[0] is not scenario:
+            hit = (scenario, scenario.content_hash())
+            self._scenario_hashes[id(scenario)] = hit
+        return hit[1]
+
+    def _policy_hash(self, policy: Any) -> str:
+        if policy is None:
+            return policy_hash(None)
+        hit = self._policy_hashes.get(id(policy))
+        if hit is None or hit[0] is not policy:
+            hit = (policy, policy_hash(policy))
+            self._policy_hashes[id(policy)] = hit
+        return hit[1]
+
+    def task_study_key(self, task: Any) -> str:
+        """The study key of a :class:`~retention_sim.study.execution.RunTask`."""
+        sc = task.scenario
+        customers = sc.population.initial_customers if task.customers is None else task.customers
+        days = sc.calendar.horizon_days if task.days is None else task.days
+        return study_key(
+            self._scenario_hash(sc), seed=task.study_seed, customers=customers, days=days
+        )
+
+    def study_dir(self, key: str) -> Path:
+        """The folder of the study with key ``key``."""
+        return self.root / "runs" / key
+
+    def run_path(self, task: Any) -> Path:
+        """Where the result of ``task`` is (or will be) stored."""
+        name = f"{self._policy_hash(task.policy)}-r{task.replication:06d}.json"
+        return self.study_dir(self.task_study_key(task)) / name
+
+    # runs ----------------------------------------------------------------------------
+    def load(self, task: Any) -> dict[str, Any] | None:
+        """The stored result of ``task``, or ``None`` if it has not finished yet.
+
+        A file that cannot be read or does not match the task (which only a hand edit can
+        cause) counts as missing, so the run is recomputed and the file replaced.
+        """
+        path = self.run_path(task)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if (
+            not isinstance(data, dict)
+            or data.get("policy_hash") != self._policy_hash(task.policy)
+            or data.get("replication") != task.replication
+            or data.get("seed") != task.seed
+            or "metrics" not in data
+            or "daily" not in data
+        ):
+            return None
+        return {
+            "policy": task.policy_name,
+            "replication": task.replication,
+            "seed": task.seed,
+            "point": task.point,
+            "metrics": data["metrics"],
+            "daily": data["daily"],
+        }
+
+    def save(self, task: Any, result: Mapping[str, Any]) -> Path:
+        """Write the result of ``task`` atomically and return its path."""
+        record = {
+            "format": RESULT_FORMAT,
+            "policy": task.policy_name,
+            "policy_hash": self._policy_hash(task.policy),
+            "replication": task.replication,
+            "seed": task.seed,
+            "metrics": result["metrics"],
+            "daily": result["daily"],
+            "written": _now(),
+        }
+        return atomic_write_text(self.run_path(task), _dump(record))
+
+    # manifests -----------------------------------------------------------------------
+    def write_manifest(
+        self,
+        scenario: Any,
+        policies: Mapping[str, Any],
+        *,
+        seed: int,
+        customers: int | None,
+        days: int | None,
+        replications: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Path:
+        """Create or update the manifest of a study, merging in the policies named here.
+
+        Parameters
+        ----------
+        scenario
+            The study's scenario.
+        policies
+            ``{name: policy or None}``.
+        seed, customers, days
+            As passed to the study (``None``: the scenario's values).
+        replications
+            Replications finished for every policy named here, if known.
+        extra
+            More JSON-ready fields to record (for example the sweep grid).
+
+        Returns
+        -------
+        pathlib.Path
+            The manifest's path.
+        """
+        n0 = scenario.population.initial_customers if customers is None else int(customers)
+        horizon = scenario.calendar.horizon_days if days is None else int(days)
+        key = study_key(self._scenario_hash(scenario), seed=seed, customers=n0, days=horizon)
+        path = self.study_dir(key) / "manifest.json"
+        old: dict[str, Any] = {}
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = {}
+        now = _now()
+        merged = dict(old.get("policies", {}))
+        for name, pol in policies.items():
+            merged[name] = {
+                "hash": self._policy_hash(pol),
+                **({"replications": int(replications)} if replications is not None else {}),
+            }
+        manifest = {
+            "study_key": key,
+            "format": RESULT_FORMAT,
+            "scenario": {"name": scenario.name, "hash": self._scenario_hash(scenario)},
+            "policies": merged,
+            "seed": int(seed),
+            "customers": n0,
+            "days": horizon,
+            "seeds": "replication k runs with int(SeedSequence([seed, k]).generate_state(1)[0])",
+            "package_version": __version__,
+            "engine": engine_fingerprint(),
+            "created": old.get("created", now),
+            "updated": now,
+            **({k: _jsonable(v) for k, v in extra.items()} if extra else {}),
+        }
+        return atomic_write_text(path, _dump(manifest))
+
+    def read_manifest(self, key: str) -> dict[str, Any]:
+        """The manifest of the study with key ``key`` (empty if there is none)."""
+        try:
+            return json.loads((self.study_dir(key) / "manifest.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return str(obj)

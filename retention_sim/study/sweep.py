@@ -1,0 +1,295 @@
+"""What-if curves: one policy on one scenario, with fields of either varied over a grid.
+
+Every grid point runs the same replications with the same seeds (common random numbers), so the
+points are compared with each other in pairs: besides each point's mean and 95% interval, the
+table gives each point's paired difference from the best point on the objective.
+
+Grid fields are dotted paths, prefixed with the model they belong to::
+
+    {"policy:campaigns.0.cadence.every_n_days": [1, 3, 7, 14, 30, 90]}
+    {"scenario:service.agents": [2, 4, 6, 8]}
+    {"policy:guardrails.holdout_share": [0.0, 0.05, 0.1]}
+
+Without a prefix the field is looked up in the policy first, then in the scenario. Several fields
+make a Cartesian product of points.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from . import statistics as st
+from .comparison import (
+    LOWER_IS_BETTER,
+    _check_common,
+    _metric_index,
+    execute,
+    resolve_policies,
+    resolve_scenario,
+)
+from .execution import METRICS, Backend, Runner, RunTask, replication_seed
+from .store import ResultStore
+
+__all__ = ["sweep", "format_sweep", "parse_field", "apply_overrides"]
+
+
+def parse_field(key: str) -> tuple[str | None, str]:
+    """Split ``"policy:campaigns.0.cadence.every_n_days"`` into ``("policy", "campaigns...")``.
+
+    Returns
+    -------
+    tuple
+        ``(target, path)`` with ``target`` ``"policy"``, ``"scenario"`` or ``None`` (no prefix).
+    """
+    if not isinstance(key, str) or not key.strip():
+        raise InputError(f"a grid field must be a dotted path, got {key!r}")
+    target, sep, path = key.partition(":")
+    if not sep:
+        return None, key.strip()
+    target = target.strip().lower()
+    if target not in ("policy", "scenario"):
+        raise InputError(f"field prefix must be 'policy:' or 'scenario:', got {key!r}")
+    if not path.strip():
+        raise InputError(f"missing field path after the prefix in {key!r}")
+    return target, path.strip()
+
+
+def apply_overrides(scenario: Any, policy: Any, assignment: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The scenario and policy with the fields of ``assignment`` replaced (re-validated).
+
+    Parameters
+    ----------
+    scenario, policy
+        The base models (``policy`` may be ``None`` when only scenario fields are set).
+    assignment
+        ``{field: value}`` with fields as accepted by :func:`parse_field`.
+
+    Raises
+    ------
+    InputError
+        For an unknown field or a value the model refuses.
+    """
+    sc_over: dict[str, Any] = {}
+    po_over: dict[str, Any] = {}
+    for key, value in assignment.items():
+        target, path = parse_field(key)
+        if target is None:
+            target = _guess_target(scenario, policy, path)
+        if target == "policy":
+            if policy is None:
+                raise InputError(f"{key!r} is a policy field but there is no policy")
+            po_over[path] = value
+        else:
+            sc_over[path] = value
+    sc = scenario.with_overrides(sc_over) if sc_over else scenario
+    po = policy.with_overrides(po_over) if po_over else policy
+    return sc, po
+
+
+def _guess_target(scenario: Any, policy: Any, path: str) -> str:
+    if policy is not None and _has_path(policy.model_dump(mode="json"), path):
+        return "policy"
+    if _has_path(scenario.model_dump(mode="json"), path):
+        return "scenario"
+    raise InputError(f"no such policy or scenario field {path!r}", field=path)
+
+
+def _has_path(data: Any, path: str) -> bool:
+    node = data
+    for k in path.split("."):
+        if isinstance(node, list) and k.isdigit() and int(k) < len(node):
+            node = node[int(k)]
+        elif isinstance(node, dict) and k in node:
+            node = node[k]
+        else:
+            return False
+    return True
+
+
+def sweep(
+    scenario: Any,
+    policy: Any,
+    grid: Mapping[str, Sequence[Any]],
+    *,
+    replications: int = 10,
+    seed: int = 0,
+    customers: int | None = None,
+    days: int | None = None,
+    objective: str = "profit",
+    metrics: Sequence[str] | None = None,
+    backend: Backend = "processes",
+    workers: int | None = None,
+    dask: str | None = None,
+    out: str | Path | None = None,
+    level: float = 0.95,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """What-if curve: the objective (and other metrics) at every point of a grid.
+
+    Parameters
+    ----------
+    scenario
+        A :class:`~retention_sim.Scenario` or a scenario file.
+    policy
+        A :class:`~retention_sim.config.policy.Policy`, a policy file, or ``None`` (no contact; then
+        only scenario fields can vary).
+    grid
+        ``{field: [values]}`` (see the module docstring); several fields give their product.
+    replications
+        Replications per point (at least 2), the same seeds at every point.
+    seed, customers, days
+        As in :func:`~retention_sim.study.comparison.compare`.
+    objective
+        The metric that picks the best point (the highest, or the lowest for metrics in
+        :data:`~retention_sim.study.comparison.LOWER_IS_BETTER`).
+    metrics
+        Metrics to tabulate (default: the objective, retention rate, unsubscribe rate, complaint
+        rate, contact cost per customer).
+    backend, workers, dask, out, level, progress
+        As in :func:`~retention_sim.study.comparison.compare`; ``out`` is a result store, so a sweep
+        run again reads its finished runs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per point: ``point``, one column per grid field, ``replications``,
+        ``<metric>_mean``, ``<metric>_low``, ``<metric>_high`` per metric, the paired difference
+        from the best point on the objective (``diff_vs_best_mean``, ``diff_vs_best_low``,
+        ``diff_vs_best_high``) and ``best`` (True on the best point). ``.attrs`` holds
+        ``objective``, ``best_point``, ``seed``, ``seeds`` and ``level``.
+    """
+    scenario = resolve_scenario(scenario)
+    pol = next(iter(resolve_policies([policy], scenario).values()))
+    _check_common(replications, seed, customers, days)
+    _metric_index(objective)
+    if metrics is None:
+        metrics = [
+            objective,
+            "retention_rate",
+            "unsubscribe_rate",
+            "complaint_rate",
+            "contact_cost_per_customer",
+        ]
+    metrics = list(dict.fromkeys([objective, *metrics]))
+    for m in metrics:
+        _metric_index(m)
+    if not isinstance(grid, Mapping) or not grid:
+        raise InputError("grid must map at least one field to a list of values")
+    fields = list(grid)
+    for f in fields:
+        vals = grid[f]
+        if isinstance(vals, (str, bytes)) or not isinstance(vals, Sequence) or len(vals) == 0:
+            raise InputError(f"grid field {f!r} needs a non-empty list of values")
+        parse_field(f)
+
+    points = [dict(zip(fields, combo, strict=True)) for combo in itertools.product(*grid.values())]
+    models = [apply_overrides(scenario, pol, a) for a in points]
+    base_name = pol.name if pol is not None else "no_contact"
+    store = ResultStore(out) if out is not None else None
+    tasks = []
+    for i, (sc, po) in enumerate(models):
+        n0 = sc.population.initial_customers if customers is None else int(customers)
+        horizon = sc.calendar.horizon_days if days is None else int(days)
+        if store is not None:
+            store.write_manifest(
+                sc,
+                {f"{base_name}@{i}": po},
+                seed=seed,
+                customers=n0,
+                days=horizon,
+                extra={"sweep_point": points[i]},
+            )
+        for k in range(replications):
+            tasks.append(
+                RunTask(
+                    policy_name=f"{base_name}@{i}",
+                    replication=k,
+                    seed=replication_seed(seed, k),
+                    scenario=sc,
+                    policy=po,
+                    customers=n0,
+                    days=horizon,
+                    study_seed=seed,
+                    point=i,
+                )
+            )
+    with Runner(backend, workers=workers, dask=dask, progress=progress) as runner:
+        results, computed, loaded = execute(tasks, runner, store)
+
+    n_pts = len(points)
+    vals = np.full((n_pts, replications, len(METRICS)), np.nan)
+    for r in results:
+        vals[r["point"], r["replication"]] = [r["metrics"][m] for m in METRICS]
+
+    obj = METRICS.index(objective)
+    sign = -1.0 if objective in LOWER_IS_BETTER else 1.0
+    means = vals[:, :, obj].mean(axis=1)
+    best = int(np.argmax(sign * means))
+
+    rows = []
+    for i, a in enumerate(points):
+        row: dict[str, Any] = {"point": i, **a, "replications": replications}
+        for m in metrics:
+            iv = st.t_interval(vals[i, :, METRICS.index(m)], level)
+            row[f"{m}_mean"], row[f"{m}_low"], row[f"{m}_high"] = iv.mean, iv.low, iv.high
+        d = st.paired_difference(vals[i, :, obj], vals[best, :, obj], level)
+        row["diff_vs_best_mean"] = d.mean
+        row["diff_vs_best_low"] = d.low if i != best else 0.0
+        row["diff_vs_best_high"] = d.high if i != best else 0.0
+        row["best"] = i == best
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame.attrs.update(
+        {
+            "objective": objective,
+            "best_point": best,
+            "seed": seed,
+            "seeds": [replication_seed(seed, k) for k in range(replications)],
+            "level": level,
+            "fields": fields,
+            "runs_computed": computed,
+            "runs_loaded": loaded,
+            "currency": scenario.economics.currency,
+        }
+    )
+    return frame
+
+
+def format_sweep(frame: pd.DataFrame) -> str:
+    """A sweep table as plain text, the best point marked (what ``retention-sim sweep`` prints)."""
+    from .comparison import format_metric, metric_label
+
+    objective = frame.attrs.get("objective", "profit")
+    cur = frame.attrs.get("currency", "")
+    fields = frame.attrs.get("fields", [])
+    metrics = [c[: -len("_mean")] for c in frame.columns if c.endswith("_mean")]
+    metrics = [m for m in metrics if m != "diff_vs_best"]
+    lines = [
+        f"{len(frame)} points x {int(frame['replications'].iloc[0])} replications "
+        f"(same seeds at every point); objective {metric_label(objective)}"
+    ]
+    for r in frame.to_dict("records"):
+        where = ", ".join(f"{f}={r[f]}" for f in fields)
+        cells = [
+            f"{metric_label(m)} {format_metric(m, r[f'{m}_mean'], cur)} "
+            f"[{format_metric(m, r[f'{m}_low'], cur)}, {format_metric(m, r[f'{m}_high'], cur)}]"
+            for m in metrics
+        ]
+        mark = "  <- best" if r["best"] else ""
+        diff = ""
+        if not r["best"] and not math.isnan(r["diff_vs_best_mean"]):
+            diff = (
+                f"; vs best {format_metric(objective, r['diff_vs_best_mean'], cur, difference=True)}"
+                f" [{format_metric(objective, r['diff_vs_best_low'], cur, difference=True)}, "
+                f"{format_metric(objective, r['diff_vs_best_high'], cur, difference=True)}]"
+            )
+        lines.append(f"  {r['point']:>3}  {where}: " + "; ".join(cells) + diff + mark)
+    return "\n".join(lines)

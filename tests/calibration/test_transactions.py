@@ -1,0 +1,168 @@
+"""Transaction logs: validation errors name the file, column and lines; histories are right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from retention_sim.calibration.transactions import (
+    customer_histories,
+    holdout_counts,
+    read_transactions,
+)
+from retention_sim.cli.main import main
+from retention_sim.errors import InputError
+
+CDNOW = Path(__file__).resolve().parents[2] / "retention_sim" / "data" / "cdnow_sample.csv"
+
+
+def _write(tmp_path: Path, text: str, name: str = "log.csv") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+GOOD = "customer_id,date,amount\na,2024-01-01,10\na,2024-01-15,5\nb,2024-01-03,7\n"
+
+
+# ----------------------------------------------------------------------------- bad logs
+@pytest.mark.parametrize(
+    "text,kwargs,expect",
+    [
+        ("", {}, ["empty"]),
+        ("customer_id,date,amount\n", {}, ["header but no purchase rows"]),
+        (
+            "cust,date,amount\na,2024-01-01,1\n",
+            {},
+            ["missing customer column 'customer_id'", "--customer-col", "'cust'"],
+        ),
+        (
+            "customer_id,Date,amount\na,2024-01-01,1\n",
+            {},
+            ["missing date column 'date'", "did you mean 'Date'"],
+        ),
+        (
+            "customer_id,date,value\na,2024-01-01,1\n",
+            {"amount_col": "amount"},
+            ["missing amount column", "--amount-col"],
+        ),
+        (
+            "customer_id,date,amount\na,2024-01-01,1\nb,2024-13-01,2\nc,yesterday,3\n",
+            {},
+            ["column 'date'", "2 value(s) are not dates", "lines 3, 4", "'2024-13-01'"],
+        ),
+        (
+            "customer_id,date,amount\na,01/02/2024,1\n",
+            {},
+            ["not dates", "line 2"],
+        ),
+        (
+            "customer_id,date,amount\na,2024-01-01,1\nb,2024-01-02,-3.5\n",
+            {},
+            ["negative amount", "line 3", "'-3.5'", "returns"],
+        ),
+        (
+            "customer_id,date,amount\na,2024-01-01,ten\nb,2024-01-02,\n",
+            {},
+            ["column 'amount'", "not numbers", "lines 2, 3"],
+        ),
+        (
+            "customer_id,date,amount\n,2024-01-01,1\n",
+            {},
+            ["blank customer id", "line 2"],
+        ),
+        (GOOD, {"until": "2023-12-31"}, ["--until 2023-12-31 is outside the data", "2024-01-15"]),
+        (GOOD, {"until": "2024-02-01"}, ["outside the data"]),
+        (GOOD, {"until": "soon"}, ["--until 'soon' is not a date"]),
+    ],
+)
+def test_bad_logs_raise_one_clear_error(tmp_path, text, kwargs, expect):
+    p = _write(tmp_path, text)
+    with pytest.raises(InputError) as exc:
+        read_transactions(p, **kwargs)
+    msg = str(exc.value)
+    assert "\n" not in msg
+    for piece in expect:
+        assert piece in msg, msg
+    if "not a date" not in msg:
+        assert str(p) in msg
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="file not found"):
+        read_transactions(tmp_path / "nope.csv")
+
+
+def test_cli_bad_log_exits_2_with_one_line(tmp_path, capsys):
+    p = _write(tmp_path, "customer_id,date,amount\na,2024-01-01,1\nb,2024-99-01,2\n")
+    code = main(["calibrate", str(p), "-o", str(tmp_path / "s.yaml")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "line 3" in err and "Traceback" not in err
+    assert not (tmp_path / "s.yaml").exists()
+
+
+def test_cli_until_outside_data_exits_2(tmp_path, capsys):
+    p = _write(tmp_path, GOOD)
+    code = main(["calibrate", str(p), "--until", "2030-01-01", "-o", str(tmp_path / "s.yaml")])
+    assert code == 2
+    assert "outside the data" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- handling
+def test_same_day_purchases_merge_and_duplicates_are_counted(tmp_path):
+    text = (
+        "customer_id,date,amount\n"
+        "a,2024-01-01,10\n"
+        "a,2024-01-01,10\n"  # exact duplicate
+        "a,2024-01-01 18:30,5\n"  # same day, later time
+        "a,2024-01-08,4\n"
+        "\n"  # blank lines are ignored
+        "b,2024-01-02,3\n"
+    )
+    p = _write(tmp_path, text)
+    kept = read_transactions(p)
+    assert kept.duplicate_rows == 1 and kept.same_day_merged == 2 and kept.rows_read == 5
+    a = kept.transactions[kept.transactions["customer_id"] == "a"]
+    assert a["amount"].tolist() == [25.0, 4.0]
+    dropped = read_transactions(p, duplicates="drop")
+    a = dropped.transactions[dropped.transactions["customer_id"] == "a"]
+    assert a["amount"].tolist() == [15.0, 4.0]
+
+
+def test_compact_dates_custom_format_and_custom_columns(tmp_path):
+    p = _write(tmp_path, "who;when;paid\n007;19970101;1.5\n007;19970201;2\n")
+    log = read_transactions(p, customer_col="who", date_col="when", amount_col="paid", sep=";")
+    assert log.transactions["customer_id"].tolist() == ["007", "007"]  # leading zeros kept
+    assert log.first_date == pd.Timestamp("1997-01-01")
+    q = _write(tmp_path, "customer_id,date,amount\nx,02/03/2024,1\n", "b.csv")
+    log = read_transactions(q, date_format="%d/%m/%Y")
+    assert log.first_date == pd.Timestamp("2024-03-02")
+
+
+def test_until_splits_calibration_and_holdout(tmp_path):
+    log = read_transactions(_write(tmp_path, GOOD), until="2024-01-10")
+    assert len(log.transactions) == 2 and len(log.holdout) == 1
+    h = customer_histories(log, time_unit="day")
+    assert h.loc["a", "T"] == 9 and h.loc["a", "frequency"] == 0
+    assert holdout_counts(log, h.index).to_dict() == {"a": 1, "b": 0}
+
+
+def test_cdnow_histories_match_the_published_summary():
+    """Fader & Hardie's CDNOW summary: x, t_x, T (weeks) and the mean repeat spend."""
+    log = read_transactions(CDNOW, until="1997-09-30")
+    assert log.n_customers == 2357 and log.rows_read == 6919
+    assert log.duplicate_rows == 21 and log.same_day_merged == 223
+    h = customer_histories(log, time_unit="week")
+    assert list(h.index[:3]) == ["1", "2", "3"]  # numeric ids in numeric order
+    # published rows (ID, x, t_x, T, zbar): 1 2 30.43 38.86 22.35 / 2 1 1.71 38.86 11.77
+    np.testing.assert_allclose(
+        h.loc[["1", "2"], ["frequency", "recency", "T", "monetary_value"]].to_numpy(),
+        [[2, 30.43, 38.86, 22.35], [1, 1.71, 38.86, 11.77]],
+        atol=0.006,
+    )
+    assert int(h["frequency"].sum()) == 2457
+    assert int(holdout_counts(log, h.index).sum()) == 1882

@@ -1,0 +1,117 @@
+"""Whole runs: reproducibility, conservation of customers, and the seed formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from retention_sim import simulate
+from retention_sim.vocabulary import STAGES
+
+
+def _files(result, tmp_path, name):
+    out = tmp_path / name
+    result.write(out)
+    return (out / "summary.json").read_bytes(), (out / "daily.csv").read_bytes()
+
+
+def test_same_seed_is_bit_identical_and_other_seeds_differ(default_scenario, tmp_path):
+    a = simulate(default_scenario, seed=5, customers=1500, days=120)
+    b = simulate(default_scenario, seed=5, customers=1500, days=120)
+    c = simulate(default_scenario, seed=6, customers=1500, days=120)
+    assert _files(a, tmp_path, "a") == _files(b, tmp_path, "b")
+    assert _files(a, tmp_path, "a")[1] != _files(c, tmp_path, "c")[1]
+
+
+def test_customers_are_conserved(default_scenario):
+    r = simulate(default_scenario, seed=2, customers=3000)
+    s = r.summary
+    assert (
+        s["customers_start"] + s["customers_acquired"] + s["reactivated"]
+        == s["customers_end"] + s["churned"]
+    )
+    d = r.daily
+    live = [f"customers_{x}" for x in STAGES if x != "churned"]
+    assert (d[live].sum(axis=1) == d["customers"]).all()
+    assert d["customers_churned"].iloc[-1] == s["churned"]
+    # every stage flow is counted: entries minus exits of each stage = its change over the run
+    tr = s["stage_transitions"]
+    start = s["customers_by_stage_start"]
+    assert sum(start.values()) == s["customers_start"]
+    for x in STAGES:
+        inflow = sum(tr[y][x] for y in STAGES)
+        outflow = sum(tr[x][y] for y in STAGES)
+        arrivals_in = s["customers_acquired"] if x == "new" else 0
+        assert d[f"customers_{x}"].iloc[-1] - start[x] == inflow - outflow + arrivals_in, x
+
+
+def test_seed_formulas(default_scenario):
+    s = simulate(default_scenario, seed=3, customers=2000).summary
+    n0, end, acq = s["customers_start"], s["customers_end"], s["customers_acquired"]
+    assert s["retention_rate"] == (end - acq) / n0
+    assert s["churn_rate"] == (n0 - end) / n0
+
+
+def test_transactions_add_up_to_revenue(default_scenario):
+    r = simulate(default_scenario, seed=4, customers=2000, days=90)
+    assert np.isclose(r.transactions["amount"].sum(), r.summary["revenue"], rtol=1e-9)
+    assert len(r.transactions) == r.summary["purchases"]
+    assert list(r.transactions.columns) == ["customer_id", "date", "amount"]
+    assert r.transactions["date"].is_monotonic_increasing
+    assert (r.transactions["amount"] > 0).all()
+
+
+def test_profit_is_margin_minus_costs(default_scenario):
+    s = simulate(default_scenario, seed=4, customers=2000, days=90).summary
+    costs = sum(
+        s[c]
+        for c in ("reward_cost", "contact_cost", "discount_cost", "staff_cost", "acquisition_cost")
+    )
+    assert np.isclose(s["profit"], s["gross_margin"] - costs)
+
+
+def test_common_random_numbers_share_customers_across_scenarios(default_scenario):
+    other = default_scenario.with_overrides({"service.agents": 9})
+    a = simulate(default_scenario, seed=8, customers=1000, days=30)
+    b = simulate(other, seed=8, customers=1000, days=30)
+    cols = ["customer_id", "segment", "acquired_date"]
+    assert a.customers[cols].equals(b.customers[cols])
+
+
+def test_churned_customers_keep_cause_and_day(default_scenario):
+    c = simulate(default_scenario, seed=9, customers=3000).customers
+    gone = c[c["stage"] == "churned"]
+    assert len(gone) > 0
+    assert gone["churn_date"].notna().all() and (gone["churn_cause"] != "").all()
+    assert c.loc[c["stage"] != "churned", "churn_date"].isna().all()
+
+
+def test_a_referral_reserve_does_not_change_anybody_elses_luck(default_scenario):
+    """Reserve rows exist only under a referral programme; the shared rows must not notice."""
+    from retention_sim.model.simulation import build_world, run_world
+
+    worlds = []
+    for reserve in (0, 40):
+        w = build_world(default_scenario, seed=1, customers=300, days=40, reserve=reserve)
+        run_world(w)
+        worlds.append(w)
+    a, b = worlds
+    n = a.pop.capacity
+    assert b.pop.capacity == n + 40
+    for field in ("n_purchases", "spend_total", "churn_day", "satisfaction", "stage"):
+        assert np.array_equal(getattr(a.pop, field), getattr(b.pop, field)[:n]), field
+    assert np.array_equal(a.pop.tie_indices, b.pop.tie_indices)
+    assert np.array_equal(a.pop.tie_indptr, b.pop.tie_indptr[: n + 1])
+
+
+def test_garbage_collector_thresholds_are_restored_after_overlapping_runs():
+    import gc
+
+    from retention_sim.model.simulation import _fewer_gc_passes
+
+    before = gc.get_threshold()
+    with _fewer_gc_passes():
+        raised = gc.get_threshold()
+        with _fewer_gc_passes():  # a second run overlapping the first (threads)
+            pass
+        assert gc.get_threshold() == raised  # the inner run's end must not restore early
+    assert raised[0] >= 50_000 and gc.get_threshold() == before
