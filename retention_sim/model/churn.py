@@ -20,19 +20,25 @@ from ..vocabulary import CAUSES, STAGES, Stage
 from .social import spread_churn
 from .world import World
 
-__all__ = ["hazards", "cause_hazard", "churn_step"]
+__all__ = ["Churn", "hazards"]
 
 _I = {c: k for k, c in enumerate(CAUSES)}
 _ANNOYANCE = _I["annoyance"]
 _BLOCK = 1 << 17  # rows per block: a block's float64 columns are 1 MB
 
 
-def _tables(world: World) -> dict:
-    t = world.components.get("churn_tables")
-    if t is None:
+class Churn:
+    """The competing churn clocks of one run, with its constant tables."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
         pop = world.pop
         c = world.scenario.churn.causes
         tiers = [x.name for x in world.scenario.loyalty.tiers]
+        self.indifference_stage = np.array(
+            [c.indifference.stage_multiplier.get(s, 1.0) for s in STAGES]
+        )
+        self.tier_multiplier = np.array([c.competitor.tier_multiplier.get(n, 1.0) for n in tiers])
         # causes that can ever fire: a base hazard somewhere, or annoyance (fatigue-driven)
         live = [
             k
@@ -41,154 +47,148 @@ def _tables(world: World) -> dict:
         ]
         if c.annoyance.annual_probability_per_excess <= 0 and _ANNOYANCE in live:
             live.remove(_ANNOYANCE)
-        t = {
-            "indiff_stage": np.array([c.indifference.stage_multiplier.get(s, 1.0) for s in STAGES]),
-            "tier": np.array([c.competitor.tier_multiplier.get(n, 1.0) for n in tiers]),
-            "live": live,
-            "buffer": np.zeros(min(pop.capacity, _BLOCK)),
-        }
-        world.components["churn_tables"] = t
-    return t
+        self.live = live
+        self.buffer = np.zeros(min(pop.capacity, _BLOCK))
 
+    def cause_hazard(
+        self,
+        day: int,
+        k: int,
+        out: np.ndarray | None = None,
+        rows: slice = slice(None),
+    ) -> np.ndarray:
+        """Daily hazard of cause ``k`` for the ``rows`` slice (zero for rows not in the base).
 
-def cause_hazard(
-    world: World,
-    day: int,
-    k: int,
-    out: np.ndarray | None = None,
-    rows: slice = slice(None),
-) -> np.ndarray:
-    """Daily hazard of cause ``k`` for the ``rows`` slice (zero for rows not in the base).
+        Modifiers (see ``docs/model.md`` §7.3):
 
-    Modifiers (see ``docs/model.md`` §7.3):
-
-    - friends: × (1 + per_churned_tie × exposure)
-    - competitor: × pressure(day) × tier multiplier × demotion multiplier (recently demoted)
-      × dormant wake-up multiplier (a lapsed customer contacted recently)
-    - dissatisfaction: × exp(k × (reference − satisfaction)) × (1 + per_unresolved × open issues)
-    - indifference: × stage multiplier × min(max, 1 + growth × max(0, days since valued touch −
-      grace) / 30); the ``new`` stage's multiplier stops once the customer is onboarded (their
-      first valued touch from a contact)
-    - annoyance: h × max(0, total fatigue / tolerance − 1)
-    """
-    pop = world.pop
-    sc = world.scenario
-    c = sc.churn.causes
-    t = _tables(world)
-    r = rows
-    present = world.present[r]
-    h = np.empty(present.size) if out is None else out
-    name = CAUSES[k]
-    if name == "annoyance":
-        ann = c.annoyance.annual_probability_per_excess
-        ftot = world.components.get("fatigue_total")
-        if ann <= 0 or ftot is None:  # no contact policy: no fatigue, no annoyance
-            h[:] = 0.0
+        - friends: × (1 + per_churned_tie × exposure)
+        - competitor: × pressure(day) × tier multiplier × demotion multiplier (recently demoted)
+          × dormant wake-up multiplier (a lapsed customer contacted recently)
+        - dissatisfaction: × exp(k × (reference − satisfaction)) × (1 + per_unresolved × open issues)
+        - indifference: × stage multiplier × min(max, 1 + growth × max(0, days since valued touch −
+          grace) / 30); the ``new`` stage's multiplier stops once the customer is onboarded (their
+          first valued touch from a contact)
+        - annoyance: h × max(0, total fatigue / tolerance − 1)
+        """
+        world = self.world
+        pop = world.pop
+        sc = world.scenario
+        c = sc.churn.causes
+        r = rows
+        present = world.present[r]
+        h = np.empty(present.size) if out is None else out
+        name = CAUSES[k]
+        if name == "annoyance":
+            ann = c.annoyance.annual_probability_per_excess
+            ftot = world.today.fatigue_total
+            if ann <= 0 or ftot is None:  # no contact policy: no fatigue, no annoyance
+                h[:] = 0.0
+                return h
+            np.divide(ftot[r], pop.fatigue_tolerance[r], out=h)
+            h -= 1.0
+            np.maximum(h, 0.0, out=h)
+            h *= present
+            h *= -np.log1p(-ann) / 365.0
+            if c.annoyance.frailty:
+                h *= pop.frailty[r]
             return h
-        np.divide(ftot[r], pop.fatigue_tolerance[r], out=h)
-        h -= 1.0
-        np.maximum(h, 0.0, out=h)
-        h *= present
-        h *= -np.log1p(-ann) / 365.0
-        if c.annoyance.frailty:
-            h *= pop.frailty[r]
+        np.multiply(pop.base_hazard[r, k], present, out=h)
+        if name == "friends" and c.friends.per_churned_tie:
+            h *= 1.0 + c.friends.per_churned_tie * pop.exposure[r]
+        elif name == "competitor":
+            h *= world.today.competitor_pressure
+            h *= self.tier_multiplier[pop.tier[r]]
+            if c.competitor.demotion_multiplier != 1.0:
+                recent = (day - pop.demoted_day[r]) < c.competitor.demotion_memory_days
+                h[recent] *= c.competitor.demotion_multiplier
+            woken, mult = world.today.woken, world.today.wakeup_multiplier
+            if woken is not None and mult != 1.0:
+                h[woken[r]] *= mult
+        elif name == "dissatisfaction":
+            dis = c.dissatisfaction
+            ref = sc.satisfaction.reference
+            h *= np.exp(dis.satisfaction_sensitivity * (ref - pop.satisfaction[r]))
+            if dis.per_unresolved_issue:
+                h *= 1.0 + dis.per_unresolved_issue * pop.unresolved[r]
+        elif name == "indifference":
+            ind = c.indifference
+            clock = (day - pop.last_valued_touch_day[r]).astype(np.float64)
+            clock -= ind.grace_days
+            np.maximum(clock, 0.0, out=clock)
+            clock *= ind.growth_per_30_days / 30.0
+            clock += 1.0
+            np.minimum(clock, ind.max_multiplier, out=clock)
+            stage = pop.stage[r]
+            stage_m = self.indifference_stage[stage]
+            # onboarding: a new customer's extra indifference hazard ends with their first valued touch
+            stage_m[pop.onboarded[r] & (stage == Stage.NEW)] = 1.0
+            clock *= stage_m
+            h *= clock
         return h
-    np.multiply(pop.base_hazard[r, k], present, out=h)
-    if name == "friends" and c.friends.per_churned_tie:
-        h *= 1.0 + c.friends.per_churned_tie * pop.exposure[r]
-    elif name == "competitor":
-        h *= world.competitor_pressure
-        h *= t["tier"][pop.tier[r]]
-        if c.competitor.demotion_multiplier != 1.0:
-            recent = (day - pop.demoted_day[r]) < c.competitor.demotion_memory_days
-            h[recent] *= c.competitor.demotion_multiplier
-        wake = world.components.get("wakeup")
-        if wake is not None and wake[1] != 1.0:
-            h[wake[0][r]] *= wake[1]
-    elif name == "dissatisfaction":
-        dis = c.dissatisfaction
-        ref = sc.satisfaction.reference
-        h *= np.exp(dis.satisfaction_sensitivity * (ref - pop.satisfaction[r]))
-        if dis.per_unresolved_issue:
-            h *= 1.0 + dis.per_unresolved_issue * pop.unresolved[r]
-    elif name == "indifference":
-        ind = c.indifference
-        clock = (day - pop.last_valued_touch_day[r]).astype(np.float64)
-        clock -= ind.grace_days
-        np.maximum(clock, 0.0, out=clock)
-        clock *= ind.growth_per_30_days / 30.0
-        clock += 1.0
-        np.minimum(clock, ind.max_multiplier, out=clock)
-        stage = pop.stage[r]
-        stage_m = t["indiff_stage"][stage]
-        # onboarding: a new customer's extra indifference hazard ends with their first valued touch
-        stage_m[pop.onboarded[r] & (stage == Stage.NEW)] = 1.0
-        clock *= stage_m
-        h *= clock
-    return h
+
+    def step(self, day: int) -> np.ndarray:
+        """Run every cause's clock down by one day; churn the customers whose clock ran out.
+
+        Returns the rows that churned today. Their stage becomes ``churned`` with ``churn_day``
+        and ``churn_cause`` set, and their ties gain exposure (social contagion).
+        """
+        world = self.world
+        pop = world.pop
+        if not world.present.any():
+            return np.zeros(0, dtype=np.int64)
+        clocks = pop.churn_clock
+        hit_rows, hit_frac, hit_cause = [], [], []
+        live = self.live
+        if world.today.fatigue_total is None:
+            live = [k for k in live if k != _ANNOYANCE]  # no contact policy: no annoyance
+        for lo in range(0, pop.capacity, _BLOCK):
+            block = slice(lo, min(lo + _BLOCK, pop.capacity))
+            h = self.buffer[: block.stop - lo]
+            for k in live:
+                self.cause_hazard(day, k, h, block)
+                clock = clocks[block, k]
+                clock -= h
+                hit = np.flatnonzero(clock <= 0.0)  # only present rows move; churned sit at +inf
+                if hit.size:
+                    hk = h[hit]
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        # fraction of today's hazard that was still to go this morning
+                        hit_frac.append((clock[hit] + hk) / hk)
+                    hit_rows.append(hit + lo)
+                    hit_cause.append(np.full(hit.size, k, dtype=np.int8))
+        if not hit_rows:
+            return np.zeros(0, dtype=np.int64)
+        rows = np.concatenate(hit_rows)
+        frac = np.concatenate(hit_frac)
+        cause = np.concatenate(hit_cause)
+        # per row, the cause whose clock ran out earliest in the day (ties: the lower cause index)
+        order = np.lexsort((cause, frac, rows))
+        rows, cause = rows[order], cause[order]
+        first = np.ones(rows.size, dtype=bool)
+        first[1:] = rows[1:] != rows[:-1]
+        gone, cause = rows[first], cause[first]
+        pop.churn_day[gone] = day
+        pop.churn_cause[gone] = cause
+        clocks[gone] = np.inf  # a churned customer's clocks stop (a win-back draws new ones)
+        world.set_stage(gone, Stage.CHURNED)
+        world.present[gone] = False
+        counts = np.bincount(cause, minlength=len(CAUSES))
+        for k, name in enumerate(CAUSES):
+            if counts[k]:
+                world.log.add(f"churn_{name}", float(counts[k]))
+        spread_churn(world, gone)
+        return gone
 
 
 def hazards(world: World, day: int) -> np.ndarray:
-    """Daily hazard of each cause for every row (zero for rows not in the base).
+    """Daily hazard of each cause for every row (zero for rows not in the base), with today's
+    values in ``world.today``.
 
     Returns an array of shape ``capacity × causes`` (for inspection and tests; the daily step
-    works cause by cause, see :func:`cause_hazard`).
+    works cause by cause, see :meth:`Churn.cause_hazard`).
     """
+    churn = Churn(world)
     out = np.zeros((world.pop.capacity, len(CAUSES)))
     for k in range(len(CAUSES)):
-        out[:, k] = cause_hazard(world, day, k)
+        out[:, k] = churn.cause_hazard(day, k)
     return out
-
-
-def churn_step(world: World, day: int) -> np.ndarray:
-    """Run every cause's clock down by one day; churn the customers whose clock ran out.
-
-    Returns the rows that churned today. Their stage becomes ``churned`` with ``churn_day`` and
-    ``churn_cause`` set, and their ties gain exposure (social contagion).
-    """
-    pop = world.pop
-    if not world.present.any():
-        return np.zeros(0, dtype=np.int64)
-    t = _tables(world)
-    clocks = pop.churn_clock
-    hit_rows, hit_frac, hit_cause = [], [], []
-    live = t["live"]
-    if world.components.get("fatigue_total") is None:
-        live = [k for k in live if k != _ANNOYANCE]  # no contact policy: no fatigue, no annoyance
-    for lo in range(0, pop.capacity, _BLOCK):
-        block = slice(lo, min(lo + _BLOCK, pop.capacity))
-        h = t["buffer"][: block.stop - lo]
-        for k in live:
-            cause_hazard(world, day, k, h, block)
-            clock = clocks[block, k]
-            clock -= h
-            hit = np.flatnonzero(clock <= 0.0)  # only present rows move; churned rows sit at +inf
-            if hit.size:
-                hk = h[hit]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    # fraction of today's hazard that was still to go this morning
-                    hit_frac.append((clock[hit] + hk) / hk)
-                hit_rows.append(hit + lo)
-                hit_cause.append(np.full(hit.size, k, dtype=np.int8))
-    if not hit_rows:
-        return np.zeros(0, dtype=np.int64)
-    rows = np.concatenate(hit_rows)
-    frac = np.concatenate(hit_frac)
-    cause = np.concatenate(hit_cause)
-    # per row, the cause whose clock ran out earliest in the day (ties: the lower cause index)
-    order = np.lexsort((cause, frac, rows))
-    rows, cause = rows[order], cause[order]
-    first = np.ones(rows.size, dtype=bool)
-    first[1:] = rows[1:] != rows[:-1]
-    gone, cause = rows[first], cause[first]
-    pop.churn_day[gone] = day
-    pop.churn_cause[gone] = cause
-    clocks[gone] = np.inf  # a churned customer's clocks stop (a win-back draws new ones)
-    world.set_stage(gone, Stage.CHURNED)
-    world.present[gone] = False
-    counts = np.bincount(cause, minlength=len(CAUSES))
-    for k, name in enumerate(CAUSES):
-        if counts[k]:
-            world.log.add(f"churn_{name}", float(counts[k]))
-    spread_churn(world, gone)
-    return gone

@@ -1,44 +1,59 @@
-"""Competitor pressure: random and scheduled events that multiply competitor churn."""
+"""Competitor pressure: random and scheduled campaigns that multiply competitor churn."""
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from typing import Any
+
 from .world import World
 
-__all__ = ["competitor_process", "scheduled_pressure"]
+__all__ = ["Competitor"]
 
 
-def competitor_process(world: World):
-    """SimPy process: competitor campaigns arrive as a Poisson process.
+class Competitor:
+    """The competitor of one run: its random campaigns (a SimPy process) and the pressure."""
 
-    Each campaign lasts ``event_days`` days and multiplies the competitor hazard by
-    ``event_multiplier`` while it runs (overlapping campaigns multiply). The timing comes from
-    its own stream, so it is the same under every policy.
-    """
-    comp = world.scenario.churn.causes.competitor
-    if comp.events_per_year <= 0:
-        return
-    rng = world.streams["competitor_events"]
-    env = world.env
-    while True:
-        yield env.timeout(rng.exponential(365.0 / comp.events_per_year))
-        env.process(_campaign(world, comp.event_days, comp.event_multiplier))
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.cfg = world.scenario.churn.causes.competitor
+        #: Random campaigns running now.
+        self.active = 0
+        start = world.scenario.calendar.start
+        #: Scheduled campaigns as ``(first day, last day + 1, multiplier)``.
+        self.scheduled = [
+            ((ev.start - start).days, (ev.start - start).days + ev.days, ev.multiplier)
+            for ev in self.cfg.scheduled_events
+        ]
 
+    def process(self) -> Generator[Any, Any, None]:
+        """SimPy process: competitor campaigns arrive as a Poisson process.
 
-def _campaign(world: World, days: float, multiplier: float):
-    active = world.components.setdefault("competitor_active", [0])
-    active[0] += 1
-    yield world.env.timeout(days)
-    active[0] -= 1
+        Each campaign lasts ``event_days`` days and multiplies the competitor hazard by
+        ``event_multiplier`` while it runs (overlapping campaigns multiply). The timing comes
+        from its own stream, so it is the same under every policy.
+        """
+        comp = self.cfg
+        if comp.events_per_year <= 0:
+            return
+        rng = self.world.streams["competitor_events"]
+        env = self.world.env
+        while True:
+            yield env.timeout(rng.exponential(365.0 / comp.events_per_year))
+            env.process(self._campaign(comp.event_days))
 
+    def _campaign(self, days: float) -> Generator[Any, Any, None]:
+        self.active += 1
+        yield self.world.env.timeout(days)
+        self.active -= 1
 
-def scheduled_pressure(world: World, day: int) -> float:
-    """Pressure on ``day``: random campaigns running × scheduled campaigns covering the day."""
-    comp = world.scenario.churn.causes.competitor
-    active = world.components.get("competitor_active", [0])[0]
-    m = comp.event_multiplier**active
-    start = world.scenario.calendar.start
-    for ev in comp.scheduled_events:
-        off = (ev.start - start).days
-        if off <= day < off + ev.days:
-            m *= ev.multiplier
-    return float(m)
+    def pressure(self, day: int) -> float:
+        """Pressure on ``day``: random campaigns running × scheduled campaigns covering the day."""
+        m = self.cfg.event_multiplier**self.active
+        for lo, hi, mult in self.scheduled:
+            if lo <= day < hi:
+                m *= mult
+        return float(m)
+
+    def step(self, day: int) -> None:
+        """Set today's competitor pressure (read by the churn step)."""
+        self.world.today.competitor_pressure = self.pressure(day)

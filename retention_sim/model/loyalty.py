@@ -50,11 +50,7 @@ def earn_points(world: World, rows: np.ndarray, amounts: np.ndarray, day: int) -
 
 
 def _thresholds(world: World) -> np.ndarray:
-    th = world.components.get("tier_thresholds")
-    if th is None:
-        th = np.array([t.threshold_points for t in world.scenario.loyalty.tiers])
-        world.components["tier_thresholds"] = th
-    return th
+    return np.array([t.threshold_points for t in world.scenario.loyalty.tiers])
 
 
 def tier_review_process(world: World):

@@ -17,7 +17,28 @@ from ..vocabulary import CHANNELS, Stage
 from .random_streams import Streams
 from .traits import TRAIT_BATCH, concat, draw_traits, draw_traits_in_batches, take
 
-__all__ = ["Population", "build_population", "gather_ties", "total_fatigue"]
+__all__ = ["Population", "ExtraTies", "build_population", "gather_ties"]
+
+
+class ExtraTies:
+    """Ties made during a run (a referral ties the referrer and the friend), both directions."""
+
+    def __init__(self) -> None:
+        self.src: list[np.ndarray] = []
+        self.dst: list[np.ndarray] = []
+
+    def add(self, a: np.ndarray, b: np.ndarray) -> None:
+        """Tie ``a[i]`` to ``b[i]`` for every ``i``."""
+        self.src.append(np.asarray(a, dtype=np.int64))
+        self.dst.append(np.asarray(b, dtype=np.int64))
+
+    def ties_of(self, rows: np.ndarray) -> np.ndarray:
+        """Partners of ``rows`` over the extra ties (both directions, with repetition)."""
+        if not self.src:
+            return np.zeros(0, dtype=np.int64)
+        src = np.concatenate(self.src)
+        dst = np.concatenate(self.dst)
+        return np.concatenate([dst[np.isin(src, rows)], src[np.isin(dst, rows)]])
 
 
 @dataclass
@@ -335,14 +356,6 @@ def _random_ties(
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
     return indptr, dst.astype(np.int32 if n < 2**31 else np.int64)
-
-
-def total_fatigue(pop: Population, rows: np.ndarray) -> np.ndarray:
-    """Total fatigue of ``rows`` over channels, in float64 (one gather per channel column)."""
-    out = pop.fatigue[:, 0][rows].astype(np.float64)
-    for k in range(1, pop.fatigue.shape[1]):
-        out += pop.fatigue[:, k][rows]
-    return out
 
 
 def gather_ties(pop: Population, rows: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ def reactivate(world: World, rows: np.ndarray, day: int) -> None:
     if rows.size == 0:
         return
     pop = world.pop
-    seed = int(world.components.get("seed", 0))
+    seed = world.seed
     world.present[rows] = True
     world.set_stage(rows, Stage.WON_BACK)
     pop.times_won_back[rows] += 1

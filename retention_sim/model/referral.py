@@ -38,9 +38,6 @@ class ReferralPool:
         pop = world.pop
         self.next = int(pop.extra["reserve_start"])
         self.end = pop.capacity
-        self.src: list[np.ndarray] = []
-        self.dst: list[np.ndarray] = []
-        world.components["referral_ties"] = self
 
     def activate(self, world: World, referrers: np.ndarray, day: int) -> int:
         """Bring in one referred customer per referrer while reserve rows last.
@@ -55,14 +52,5 @@ class ReferralPool:
         rows = np.arange(self.next, self.next + k)
         self.next += k
         arrivals.activate(world, rows, day)
-        self.src.append(referrers[:k].astype(np.int64))
-        self.dst.append(rows)
+        world.extra_ties.add(referrers[:k], rows)
         return k
-
-    def ties_of(self, rows: np.ndarray) -> np.ndarray:
-        """Referral-tie partners of ``rows`` (both directions)."""
-        if not self.src:
-            return np.zeros(0, dtype=np.int64)
-        src = np.concatenate(self.src)
-        dst = np.concatenate(self.dst)
-        return np.concatenate([dst[np.isin(src, rows)], src[np.isin(dst, rows)]])

@@ -11,9 +11,12 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
+from ..config.policy import Policy
 from ..outputs import write_csv, write_json
 from ..vocabulary import CAUSES, CHANNELS, STAGES
-from .population import total_fatigue
+from .contacts.engine import ContactEngine
+from .fatigue import total_fatigue
+from .service_desk import ServiceDesk
 from .world import World
 
 __all__ = ["SimulationResult", "build_result"]
@@ -190,11 +193,8 @@ def _service_daily(world: World) -> tuple[pd.DataFrame, dict[str, float]]:
     return frame, stats
 
 
-def build_result(world: World, policy: Any = None) -> SimulationResult:
-    """Turn a finished world into a :class:`SimulationResult`."""
-    sc = world.scenario
-    pop = world.pop
-    start = pd.Timestamp(sc.calendar.start)
+def _daily_frame(world: World) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The daily series (every documented column, zeros included) and the service statistics."""
     log = world.log
     base_cols = (
         ["customers"]
@@ -205,7 +205,7 @@ def build_result(world: World, policy: Any = None) -> SimulationResult:
     )
     for c in base_cols:
         log._col(c)  # make sure every documented column exists, even when all zero
-    daily = log.frame(start, order=base_cols)
+    daily = log.frame(pd.Timestamp(world.scenario.calendar.start), order=base_cols)
     svc, svc_stats = _service_daily(world)
     daily["service_wait_hours_mean"] = svc["service_wait_hours_mean"].to_numpy()
     daily["service_abandoned"] = svc["service_abandoned"].to_numpy()
@@ -215,7 +215,19 @@ def build_result(world: World, policy: Any = None) -> SimulationResult:
         + log.column("membership_fees")
         - daily[list(COST_COLUMNS)].sum(axis=1)
     )
+    return daily, svc_stats
 
+
+def _summary(
+    world: World,
+    daily: pd.DataFrame,
+    service: dict[str, Any],
+    policy: Policy | None,
+) -> dict[str, Any]:
+    """The headline metrics of a finished run (without the messages block)."""
+    sc = world.scenario
+    pop = world.pop
+    log = world.log
     n0 = pop.n_initial
     ever = world.present | (pop.churn_day >= 0)
     n_ever = int(ever.sum())
@@ -227,11 +239,11 @@ def build_result(world: World, policy: Any = None) -> SimulationResult:
     margin = log.total("gross_margin")
     profit = margin - sum(costs.values())
     stage_end = {s: int(daily[f"customers_{s}"].iloc[-1]) for s in STAGES}
-    summary: dict[str, Any] = {
+    return {
         "scenario": sc.name,
         "scenario_hash": sc.content_hash(),
-        "policy": getattr(policy, "name", None) if policy is not None else "no_contact",
-        "seed": int(world.components.get("seed", 0)),
+        "policy": policy.name if policy is not None else "no_contact",
+        "seed": world.seed,
         "version": __version__,
         "start_date": sc.calendar.start.isoformat(),
         "days": world.horizon,
@@ -253,9 +265,7 @@ def build_result(world: World, policy: Any = None) -> SimulationResult:
         **costs,
         "profit": profit,
         "clv": float(pop.pv_contribution[ever].sum() / n_ever) if n_ever else 0.0,
-        "customers_by_stage_start": dict(
-            zip(STAGES, world.components["stage_counts_start"], strict=True)
-        ),
+        "customers_by_stage_start": dict(zip(STAGES, world.stage_counts_start, strict=True)),
         "customers_by_stage_end": stage_end,
         "stage_transitions": {
             STAGES[i]: {STAGES[j]: int(world.transitions[i, j]) for j in range(len(STAGES))}
@@ -264,29 +274,20 @@ def build_result(world: World, policy: Any = None) -> SimulationResult:
         "won_back": int(log.total("won_back")),
         "reactivated": int(log.total("reactivated")),
         "product_issues": int(log.total("product_issues")),
-        "service": {
-            **svc_stats,
-            "agents": world.components["service_desk"].n_agents,
-            "account_managers": world.components["service_desk"].n_managers,
-        },
+        "service": service,
         "tier_upgrades": int(log.total("tier_upgrades")),
         "tier_demotions": int(log.total("tier_demotions")),
         "rewards_redeemed": int(log.total("rewards_redeemed")),
         "satisfaction_mean_end": float(daily["satisfaction_mean"].iloc[-1]) if end else 0.0,
     }
-    contacts = world.components.get("contacts")
-    if contacts is not None:
-        summary["messages"] = contacts.summary()
-        summary["contact_cost_per_customer"] = costs["contact_cost"] / n_ever if n_ever else 0.0
-        summary["unsubscribe_rate"] = summary["messages"]["unsubscribe_rate"]
-        summary["complaint_rate"] = summary["messages"]["complaint_rate"]
-        summary["over_fatigue_share"] = summary["messages"]["fatigue"]["over_tolerance_share"]
-    summary["membership_fees"] = log.total("membership_fees")
-    summary["profit"] = summary["profit"] + summary["membership_fees"]
 
-    rows = np.flatnonzero(ever)
-    customers = _CustomersFrame(
-        start=start,
+
+def _customers(world: World) -> _CustomersFrame:
+    """The final state of every customer who was ever in the base, as compact columns."""
+    pop = world.pop
+    rows = np.flatnonzero(world.present | (pop.churn_day >= 0))
+    return _CustomersFrame(
+        start=pd.Timestamp(world.scenario.calendar.start),
         columns={
             "customer_id": rows,
             "segment": pop.segment[rows],
@@ -308,9 +309,39 @@ def build_result(world: World, policy: Any = None) -> SimulationResult:
         segment_names=tuple(pop.segment_names),
         tier_names=tuple(pop.tier_names),
     )
+
+
+def build_result(
+    world: World, *, desk: ServiceDesk, contacts: ContactEngine | None = None
+) -> SimulationResult:
+    """Turn a finished world into a :class:`SimulationResult`.
+
+    Parameters
+    ----------
+    world
+        The finished run.
+    desk
+        Its service desk (for the staff counts).
+    contacts
+        Its contact engine, if it ran under a policy (for the messages block and the log).
+    """
+    daily, svc_stats = _daily_frame(world)
+    service = {**svc_stats, "agents": desk.n_agents, "account_managers": desk.n_managers}
+    summary = _summary(world, daily, service, contacts.policy if contacts is not None else None)
+    log = world.log
+    if contacts is not None:
+        n_ever = int((world.present | (world.pop.churn_day >= 0)).sum())
+        summary["messages"] = contacts.summary()
+        summary["contact_cost_per_customer"] = summary["contact_cost"] / n_ever if n_ever else 0.0
+        summary["unsubscribe_rate"] = summary["messages"]["unsubscribe_rate"]
+        summary["complaint_rate"] = summary["messages"]["complaint_rate"]
+        summary["over_fatigue_share"] = summary["messages"]["fatigue"]["over_tolerance_share"]
+    summary["membership_fees"] = log.total("membership_fees")
+    summary["profit"] = summary["profit"] + summary["membership_fees"]
+    start = pd.Timestamp(world.scenario.calendar.start)
     transactions = _TransactionsFrame(start=start, columns=world.transactions.arrays())
     result = SimulationResult(
-        daily=daily, summary=summary, customers=customers, transactions=transactions
+        daily=daily, summary=summary, customers=_customers(world), transactions=transactions
     )
     if contacts is not None and contacts.msg_log is not None:
         result.extras["messages"] = contacts.messages_frame()

@@ -51,7 +51,7 @@ class ServiceDesk:
         sv = world.scenario.service
         self.cfg = sv
         env = world.env
-        scale = float(world.components.get("scale", 1.0))
+        scale = world.scale
         self.n_agents = scaled_staff(sv.agents, scale)
         self.n_managers = scaled_staff(sv.account_managers.count, scale)
         self.agents = simpy.Resource(env, capacity=self.n_agents) if self.n_agents else None

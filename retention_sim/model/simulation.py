@@ -1,9 +1,15 @@
-"""One simulation run: the SimPy environment and the processes that advance the population.
+"""One simulation run: the world, the mechanisms that advance it, and the order of the day.
 
-The daily process does what every customer does every day, vectorised over the population
-(arrivals, satisfaction drift, purchases, service demand, contacts, churn, stages, metrics).
-Sparse, stateful behaviour runs as its own SimPy processes: each service request, each
-customer's journey, competitor campaigns and the loyalty programme's tier reviews.
+Every day, the mechanisms of :data:`DAY_ORDER` run one after the other inside one SimPy process,
+each vectorised over the whole population (arrivals, satisfaction drift, purchases, service
+demand, contacts, churn, stages, the day's records). Sparse, stateful behaviour runs as SimPy
+processes of its own (:data:`PROCESSES`): each service request, each customer's journey,
+competitor campaigns and the loyalty programme's tier reviews.
+
+Each step of the day declares which day values (:class:`~retention_sim.model.world.DayState`)
+it reads and writes and which population columns it uses; ``tests/model/test_day_order.py``
+checks that whatever a step reads was written earlier that day (or at build time) and that the
+declarations match what a run does.
 """
 
 from __future__ import annotations
@@ -12,27 +18,43 @@ import contextlib
 import gc
 import threading
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import simpy
 
+from ..config.policy import Policy
 from ..config.scenario import Scenario
 from ..vocabulary import STAGES
-from . import arrivals, competition, satisfaction, social
-from .churn import churn_step
+from . import arrivals, satisfaction, social
+from .churn import Churn
+from .competition import Competitor
+from .contacts.engine import ContactEngine
+from .fatigue import Fatigue
 from .logs import DailyLog, EventLog
 from .loyalty import tier_review_process
 from .observed import build_observed_population
 from .population import build_population
-from .purchases import purchase_step
+from .purchases import Purchases
 from .random_streams import Streams
 from .result import SimulationResult, build_result
 from .service_desk import ServiceDesk
-from .stages import classify, stage_step
-from .world import World
+from .stages import Stages, classify
+from .world import NO_POLICY_DAY, World
 
-__all__ = ["simulate", "build_world", "run_world", "StepTimer"]
+__all__ = [
+    "simulate",
+    "build_world",
+    "assemble",
+    "run_world",
+    "Mechanisms",
+    "Step",
+    "DAY_ORDER",
+    "PROCESSES",
+    "StepTimer",
+]
 
 
 def build_world(
@@ -98,28 +120,336 @@ def build_world(
         service_log=EventLog(("customer_id", "day", "wait_hours", "served", "kind")),
         present=np.zeros(pop.capacity, dtype=bool),
         arrivals_index=index,
+        arrivals_per_day=arrivals,
+        scale=scale,  # the desk's staff scales with the base, as arrivals do
     )
-    world.components["seed"] = seed
-    world.components["arrivals_per_day"] = arrivals
-    world.components["scale"] = scale  # the desk's staff scales with the base, as arrivals do
     # the starting base is present on day 0, in the stage its history puts it in
     base = np.arange(n0)
     world.present[base] = True
     if n0:
         pop.stage[base] = classify(world, base, 0)
-    world.components["stage_counts_start"] = np.bincount(
-        pop.stage[base], minlength=len(STAGES)
-    ).tolist()
-    world.components["service_desk"] = ServiceDesk(world)
+    world.stage_counts_start = np.bincount(pop.stage[base], minlength=len(STAGES)).tolist()
     return world
 
 
-def _arrive(world: World, day: int) -> None:
-    lo, hi = world.arrivals_index[day], world.arrivals_index[day + 1]
-    arrivals.activate(world, np.arange(lo, hi), day)
+@dataclass
+class Mechanisms:
+    """The mechanisms of one run, built before it starts with their constant tables.
+
+    Attributes
+    ----------
+    world
+        The run's state.
+    desk
+        The service desk (agents and account managers, a SimPy resource).
+    competitor
+        Competitor campaigns and pressure.
+    purchases, churn, stages
+        The daily purchase draw, the churn clocks and the reclassification.
+    fatigue
+        Contact fatigue (``None`` without a contact policy).
+    contacts
+        The contact engine (``None`` without a contact policy).
+    timer
+        Wall time per part of the day (the benchmark's), if any.
+    """
+
+    world: World
+    desk: ServiceDesk
+    competitor: Competitor
+    purchases: Purchases
+    churn: Churn
+    stages: Stages
+    fatigue: Fatigue | None = None
+    contacts: ContactEngine | None = None
+    timer: StepTimer | None = None
 
 
-def _record(world: World, day: int) -> None:
+def assemble(
+    world: World,
+    policy: Policy | None = None,
+    *,
+    record_messages: bool = False,
+    timer: StepTimer | None = None,
+) -> Mechanisms:
+    """Build every mechanism of a run on ``world`` (under ``policy``, if any); nothing runs yet."""
+    desk = ServiceDesk(world)
+    fatigue = contacts = None
+    if policy is not None:
+        fatigue = Fatigue(world)
+        contacts = ContactEngine(
+            world, policy, desk=desk, fatigue=fatigue, record_messages=record_messages
+        )
+    else:
+        world.today.constant.update(NO_POLICY_DAY)
+        world.today.new_day()
+    return Mechanisms(
+        world=world,
+        desk=desk,
+        competitor=Competitor(world),
+        purchases=Purchases(world),
+        churn=Churn(world),
+        stages=Stages(world),
+        fatigue=fatigue,
+        contacts=contacts,
+        timer=timer,
+    )
+
+
+# ----------------------------------------------------------------------------- the day
+@dataclass(frozen=True)
+class Step:
+    """One mechanism's part of the day.
+
+    Attributes
+    ----------
+    name
+        What the step does.
+    part
+        The part of the day it is timed under (the benchmark's profile).
+    run
+        ``run(mechanisms, day)``.
+    reads, writes
+        Day values (:class:`~retention_sim.model.world.DayState` fields) it reads and writes.
+    uses
+        Population columns it reads or changes.
+    contacts
+        ``True`` when the step belongs to a contact policy (skipped in a run without one).
+    """
+
+    name: str
+    part: str
+    run: Callable[[Mechanisms, int], None]
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    uses: tuple[str, ...] = ()
+    contacts: bool = False
+
+
+def _arrivals(m: Mechanisms, day: int) -> None:
+    w = m.world
+    lo, hi = w.arrivals_index[day], w.arrivals_index[day + 1]
+    arrivals.activate(w, np.arange(lo, hi), day)
+
+
+def _discard(value: object) -> None:
+    """Steps return nothing; a mechanism's return value is for callers outside the day."""
+
+
+def _contacts(m: Mechanisms) -> ContactEngine:
+    assert m.contacts is not None
+    return m.contacts
+
+
+def _fatigue(m: Mechanisms) -> Fatigue:
+    assert m.fatigue is not None
+    return m.fatigue
+
+
+DAY_ORDER: tuple[Step, ...] = (
+    Step(
+        "arrivals",
+        "arrivals and upkeep",
+        _arrivals,
+        uses=(
+            "acquired_day",
+            "exposure",
+            "first_purchase_day",
+            "last_purchase_day",
+            "last_reward_day",
+            "last_valued_touch_day",
+            "n_purchases",
+            "period_points",
+            "points",
+            "pv_contribution",
+            "spend_total",
+            "stage",
+            "tier",
+            "upgraded_day",
+        ),
+    ),
+    Step(
+        "satisfaction drift",
+        "arrivals and upkeep",
+        lambda m, d: satisfaction.drift(m.world),
+        uses=("satisfaction",),
+    ),
+    Step(
+        "exposure decay",
+        "arrivals and upkeep",
+        lambda m, d: social.decay_exposure(m.world),
+        uses=("exposure",),
+    ),
+    Step(
+        "competitor pressure",
+        "arrivals and upkeep",
+        lambda m, d: m.competitor.step(d),
+        writes=("competitor_pressure",),
+    ),
+    Step(
+        "fatigue decay",
+        "contacts",
+        lambda m, d: _fatigue(m).decay(d),
+        contacts=True,
+        uses=("fatigue",),
+    ),
+    Step(
+        "offers, guardrail windows, RFM, wake-ups",
+        "contacts",
+        lambda m, d: _contacts(m).before_purchases(d),
+        writes=("purchase_boost", "woken", "wakeup_multiplier"),
+        contacts=True,
+        uses=("discount_sensitivity", "last_purchase_day", "n_purchases", "spend_total"),
+    ),
+    Step(
+        "purchases",
+        "purchases",
+        lambda m, d: m.purchases.step(d),
+        reads=("purchase_boost",),
+        writes=("buyers", "amounts"),
+        uses=(
+            "last_purchase_day",
+            "last_reward_day",
+            "n_purchases",
+            "period_points",
+            "points",
+            "purchase_rate",
+            "pv_contribution",
+            "reward_sensitivity",
+            "satisfaction",
+            "segment",
+            "spend_nu",
+            "spend_total",
+            "stage",
+            "tier",
+            "times_won_back",
+            "upgraded_day",
+            "won_back_day",
+        ),
+    ),
+    Step(
+        "discounts used",
+        "contacts",
+        lambda m, d: _contacts(m).after_purchases(d),
+        reads=("buyers", "amounts"),
+        contacts=True,
+        uses=("pv_contribution",),
+    ),
+    Step(
+        "service demand",
+        "service desk",
+        lambda m, d: m.desk.demand_step(d),
+        uses=("satisfaction", "unresolved"),
+    ),
+    Step("staff cost", "service desk", lambda m, d: m.desk.book_costs()),
+    Step(
+        "contacts",
+        "contacts",
+        lambda m, d: _contacts(m).contact_step(d),
+        contacts=True,
+        uses=(
+            "acquired_day",
+            "birthday_doy",
+            "churn_cause",
+            "churn_clock",
+            "churn_day",
+            "consent",
+            "discount_sensitivity",
+            "exposure",
+            "fatigue",
+            "fatigue_tolerance",
+            "first_purchase_day",
+            "last_purchase_day",
+            "last_reward_day",
+            "last_valued_touch_day",
+            "n_purchases",
+            "onboarded",
+            "period_points",
+            "points",
+            "preferred_channel",
+            "pv_contribution",
+            "satisfaction",
+            "segment",
+            "segment_cycle_days",
+            "spend_nu",
+            "spend_total",
+            "stage",
+            "tier",
+            "times_won_back",
+            "unsubscribed",
+            "upgraded_day",
+            "won_back_day",
+        ),
+    ),
+    Step(
+        "fatigue totals",
+        "contacts",
+        lambda m, d: _fatigue(m).totals(d),
+        writes=("fatigue_total",),
+        contacts=True,
+        uses=("fatigue", "fatigue_tolerance"),
+    ),
+    Step(
+        "churn",
+        "churn",
+        lambda m, d: _discard(m.churn.step(d)),
+        reads=("competitor_pressure", "woken", "wakeup_multiplier", "fatigue_total"),
+        uses=(
+            "base_hazard",
+            "churn_cause",
+            "churn_clock",
+            "churn_day",
+            "demoted_day",
+            "exposure",
+            "fatigue_tolerance",
+            "last_valued_touch_day",
+            "onboarded",
+            "satisfaction",
+            "stage",
+            "tie_indices",
+            "tie_indptr",
+            "tier",
+            "unresolved",
+        ),
+    ),
+    Step(
+        "stages",
+        "stages",
+        lambda m, d: m.stages.step(d),
+        uses=(
+            "acquired_day",
+            "first_purchase_day",
+            "last_purchase_day",
+            "n_purchases",
+            "segment",
+            "segment_cycle_days",
+            "stage",
+            "tier",
+            "won_back_day",
+        ),
+    ),
+    Step(
+        "daily records",
+        "metrics",
+        lambda m, d: record_day(m.world, d),
+        reads=("competitor_pressure",),
+        uses=("satisfaction", "stage", "tier", "unresolved"),
+    ),
+)
+"""The order of the day. Contact steps run only under a contact policy."""
+
+#: The SimPy processes besides the day's, in the order they start, and what each does.
+PROCESSES: tuple[tuple[str, str], ...] = (
+    ("daily step", "runs DAY_ORDER once a day, at whole days"),
+    ("tier reviews", "sets tiers from each qualification window, half a day before it ends"),
+    ("competitor campaigns", "random competitor campaigns, a Poisson process"),
+    ("service requests", "one per request: queue for an agent, be served or give up"),
+    ("journeys", "one per customer in a journey: waits for each step, then queues its message"),
+)
+
+
+def record_day(world: World, day: int) -> None:
+    """The day's stock variables: customers by stage and tier, satisfaction, pressure, issues."""
     pop = world.pop
     log = world.log
     known = pop.stage[pop.stage >= 0]
@@ -133,7 +463,7 @@ def _record(world: World, day: int) -> None:
     # mean satisfaction of the customers in the base (0 when nobody is: results hold no NaN)
     sat = float(np.sum(pop.satisfaction, where=present)) / n_present if n_present else 0.0
     log.set("satisfaction_mean", sat)
-    log.set("competitor_pressure", world.competitor_pressure)
+    log.set("competitor_pressure", world.today.competitor_pressure)
     log.set("unresolved_issues", float(np.sum(pop.unresolved, where=present)))
     if world.scenario.loyalty.enabled:
         for k, name in enumerate(pop.tier_names):
@@ -166,40 +496,23 @@ class _NoTimer:
         pass
 
 
-def daily_process(world: World, contacts: Any = None):
-    """The SimPy process that runs the vectorised daily step, day after day."""
+def daily_process(m: Mechanisms) -> Iterator[simpy.Event]:
+    """The SimPy process that runs :data:`DAY_ORDER`, day after day."""
+    world = m.world
     env = world.env
-    desk: ServiceDesk = world.components["service_desk"]
-    timer = world.components.get("step_timer") or _NoTimer()
+    timer: StepTimer | _NoTimer = m.timer or _NoTimer()
+    steps = [s for s in DAY_ORDER if m.contacts is not None or not s.contacts]
+    today = world.today
     for day in range(world.horizon):
         timer.start()
         world.day = day
         world.log.day = day
-        _arrive(world, day)
-        satisfaction.drift(world)
-        social.decay_exposure(world)
-        world.competitor_pressure = competition.scheduled_pressure(world, day)
-        timer.lap("arrivals and upkeep")
-        if contacts is not None:
-            contacts.before_purchases(day)
-            timer.lap("contacts")
-        buyers, amounts = purchase_step(world, day)
-        timer.lap("purchases")
-        if contacts is not None:
-            contacts.after_purchases(day, buyers, amounts)
-            timer.lap("contacts")
-        desk.demand_step(day)
-        desk.book_costs()
-        timer.lap("service desk")
-        if contacts is not None:
-            contacts.contact_step(day)
-            timer.lap("contacts")
-        churn_step(world, day)
-        timer.lap("churn")
-        stage_step(world, day)
-        timer.lap("stages")
-        _record(world, day)
-        timer.lap("metrics")
+        today.new_day()
+        for step in steps:
+            today.step = step.name
+            step.run(m, day)
+            timer.lap(step.part)
+        today.step = None
         yield env.timeout(1)
 
 
@@ -233,21 +546,27 @@ _gc_depth = 0
 _gc_saved = gc.get_threshold()
 
 
-def run_world(world: World, contacts: Any = None) -> None:
-    """Start every process and run the environment to the end of the horizon."""
+def run_world(world: World, mechanisms: Mechanisms | None = None) -> Mechanisms:
+    """Start every process and run the environment to the end of the horizon.
+
+    Without ``mechanisms``, the run has no contact policy. Returns the mechanisms (the result
+    reads the contact engine's and the desk's counters from them).
+    """
+    m = assemble(world) if mechanisms is None else mechanisms
     env = world.env
-    env.process(daily_process(world, contacts))
+    env.process(daily_process(m))
     env.process(tier_review_process(world))
-    env.process(competition.competitor_process(world))
+    env.process(m.competitor.process())
     with _fewer_gc_passes():
-        if contacts is not None:
-            contacts.start_processes()
+        if m.contacts is not None:
+            m.contacts.start_processes()
         env.run(until=world.horizon)
+    return m
 
 
 def simulate(
     scenario: Scenario,
-    policy: Any = None,
+    policy: Policy | None = None,
     *,
     seed: int = 0,
     customers: int | None = None,
@@ -292,13 +611,9 @@ def simulate(
     world = build_world(
         scenario, seed=seed, customers=customers, days=days, reserve=reserve, history=history
     )
-    contacts = None
-    if policy is not None:
-        from .contacts.engine import ContactEngine
-
-        contacts = ContactEngine(world, policy, record_messages=record_messages)
-    run_world(world, contacts)
-    result = build_result(world, policy)
+    mechanisms = assemble(world, policy, record_messages=record_messages)
+    run_world(world, mechanisms)
+    result = build_result(world, desk=mechanisms.desk, contacts=mechanisms.contacts)
     if history is not None:
         result.extras["observed_customer_id"] = world.pop.extra["observed_customer_id"]
     return result

@@ -21,8 +21,7 @@ def spread_churn(world: World, churned_rows: np.ndarray) -> None:
     if churned_rows.size == 0:
         return
     nbrs = gather_ties(world.pop, churned_rows)
-    referral = world.components.get("referral_ties")
-    if referral is not None:
-        nbrs = np.concatenate([nbrs, referral.ties_of(churned_rows)])
+    if world.extra_ties.src:  # ties a referral made
+        nbrs = np.concatenate([nbrs, world.extra_ties.ties_of(churned_rows)])
     if nbrs.size:
         np.add.at(world.pop.exposure, nbrs, 1.0)

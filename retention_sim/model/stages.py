@@ -7,7 +7,7 @@ import numpy as np
 from ..vocabulary import Stage
 from .world import World
 
-__all__ = ["classify", "stage_step", "own_cycle_days"]
+__all__ = ["Stages", "classify", "own_cycle_days"]
 
 
 def own_cycle_days(world: World, rows: np.ndarray | slice) -> np.ndarray:
@@ -74,24 +74,31 @@ def _classify(
     return out
 
 
-def stage_step(world: World, day: int) -> None:
-    """Reclassify every present customer; changes are counted in the transition matrix.
+class Stages:
+    """The daily reclassification of one run, keeping each customer's thresholds between days."""
 
-    A customer's at-risk and lapsed thresholds depend on their purchase history only, so they
-    are kept between days and recomputed for the customers who bought today (every purchase,
-    an arrival's first one included, sets ``last_purchase_day`` to the day).
-    """
-    cached = world.components.get("stage_thresholds")
-    if cached is None:
-        cached = _thresholds(world, slice(None))
-        world.components["stage_thresholds"] = cached
-    else:
-        bought = np.flatnonzero(world.pop.last_purchase_day == day)
-        if bought.size:
-            at_risk, lapsed = _thresholds(world, bought)
-            cached[0][bought] = at_risk
-            cached[1][bought] = lapsed
-    new = _classify(world, slice(None), day, *cached)
-    changed = np.flatnonzero(world.present & (new != world.pop.stage))
-    if changed.size:
-        world.set_stage(changed, new[changed])
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self._thresholds: tuple[np.ndarray, np.ndarray] | None = None
+
+    def step(self, day: int) -> None:
+        """Reclassify every present customer; changes are counted in the transition matrix.
+
+        A customer's at-risk and lapsed thresholds depend on their purchase history only, so
+        they are kept between days and recomputed for the customers who bought today (every
+        purchase, an arrival's first one included, sets ``last_purchase_day`` to the day).
+        """
+        world = self.world
+        cached = self._thresholds
+        if cached is None:
+            cached = self._thresholds = _thresholds(world, slice(None))
+        else:
+            bought = np.flatnonzero(world.pop.last_purchase_day == day)
+            if bought.size:
+                at_risk, lapsed = _thresholds(world, bought)
+                cached[0][bought] = at_risk
+                cached[1][bought] = lapsed
+        new = _classify(world, slice(None), day, *cached)
+        changed = np.flatnonzero(world.present & (new != world.pop.stage))
+        if changed.size:
+            world.set_stage(changed, new[changed])

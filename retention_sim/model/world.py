@@ -1,19 +1,136 @@
-"""The state of one simulation run, shared by the mechanisms that advance it."""
+"""The state of one simulation run, shared by the mechanisms that advance it.
+
+Two kinds of shared state:
+
+- what lasts: the population arrays, the logs, who is present, the stage-transition counts, the
+  ties a referral adds, the competitor campaigns running; built by
+  :func:`~retention_sim.model.simulation.build_world` and changed in place day after day;
+- what one mechanism computes during the day for a later one to read the same day
+  (:class:`DayState`): the competitor pressure, the purchase multipliers a contact policy sets,
+  today's buyers, the dormant customers a contact woke up, the fatigue totals. Each of its
+  fields starts the day unset, so a mechanism that read one before its writer ran would fail at
+  once; :data:`~retention_sim.model.simulation.DAY_ORDER` declares who writes and who reads
+  each, and a test checks the declaration against what a run does.
+
+The seed reaches mechanisms once, through :attr:`World.streams` (``world.seed`` reads it).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
 import simpy
 
 from ..config.scenario import Scenario
 from .logs import DailyLog, EventLog
-from .population import Population
+from .population import ExtraTies, Population
 from .random_streams import Streams
 
-__all__ = ["World"]
+__all__ = ["World", "DayState", "DayStateError", "NO_POLICY_DAY"]
+
+T = TypeVar("T")
+
+
+class DayStateError(RuntimeError):
+    """A mechanism read a day value before the mechanism that writes it ran that day."""
+
+
+class _DayValue(Generic[T]):
+    """A field of :class:`DayState`: unset at the start of each day, set by one mechanism."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> _DayValue[T]: ...
+
+    @overload
+    def __get__(self, obj: DayState, objtype: type | None = None) -> T: ...
+
+    def __get__(self, obj: DayState | None, objtype: type | None = None) -> T | _DayValue[T]:
+        if obj is None:
+            return self
+        try:
+            value = obj._values[self.name]
+        except KeyError:
+            raise DayStateError(
+                f"{self.name!r} was read (by {obj.step or 'a mechanism'}) before any mechanism "
+                "wrote it today: see DAY_ORDER in retention_sim/model/simulation.py"
+            ) from None
+        if obj.trace is not None:
+            obj.trace.append((obj.step, "read", self.name))
+        return value  # type: ignore[no-any-return]
+
+    def __set__(self, obj: DayState, value: T) -> None:
+        obj._values[self.name] = value
+        if obj.trace is not None:
+            obj.trace.append((obj.step, "write", self.name))
+
+
+class DayState:
+    """Values computed during one day by one mechanism and read later that day by another.
+
+    Attributes
+    ----------
+    competitor_pressure
+        Multiplier of the competitor hazard today (random and scheduled competitor campaigns).
+    purchase_boost
+        Per-row purchase multiplier set by a contact policy (offers, clicks, membership), or
+        ``None`` without a policy.
+    buyers, amounts
+        Today's buyers (rows) and what each spent.
+    woken
+        Rows of dormant customers a contact woke up (their competitor pull is raised), or
+        ``None`` without a policy.
+    wakeup_multiplier
+        How much a wake-up raises the competitor hazard.
+    fatigue_total
+        Total fatigue of every row after today's contacts, or ``None`` without a policy (then
+        there is no fatigue and no annoyance churn).
+    """
+
+    competitor_pressure: _DayValue[float] = _DayValue()
+    purchase_boost: _DayValue[np.ndarray | None] = _DayValue()
+    buyers: _DayValue[np.ndarray] = _DayValue()
+    amounts: _DayValue[np.ndarray] = _DayValue()
+    woken: _DayValue[np.ndarray | None] = _DayValue()
+    wakeup_multiplier: _DayValue[float] = _DayValue()
+    fatigue_total: _DayValue[np.ndarray | None] = _DayValue()
+
+    FIELDS: tuple[str, ...] = (
+        "competitor_pressure",
+        "purchase_boost",
+        "buyers",
+        "amounts",
+        "woken",
+        "wakeup_multiplier",
+        "fatigue_total",
+    )
+
+    def __init__(self, constant: dict[str, Any] | None = None) -> None:
+        self._values: dict[str, Any] = {}
+        #: Values that hold all run long (written at build time), e.g. no contact policy.
+        self.constant: dict[str, Any] = dict(constant or {})
+        #: The mechanism running now (set by the day's loop, for messages and traces).
+        self.step: str | None = None
+        #: When a list, every read and write is appended as ``(step, "read"|"write", field)``.
+        self.trace: list[tuple[str | None, str, str]] | None = None
+        self.new_day()
+
+    def new_day(self) -> None:
+        """Forget yesterday's values; keep the constant ones."""
+        self._values = dict(self.constant)
+
+
+#: The day values of a run without a contact policy: no boost, nobody woken, no fatigue.
+NO_POLICY_DAY: dict[str, Any] = {
+    "purchase_boost": None,
+    "woken": None,
+    "wakeup_multiplier": 1.0,
+    "fatigue_total": None,
+}
 
 
 @dataclass
@@ -22,6 +139,39 @@ class World:
 
     Mechanisms receive the world explicitly (no hidden globals) and change the population arrays
     in place.
+
+    Attributes
+    ----------
+    env
+        The SimPy environment (one time unit is one day).
+    scenario
+        The validated scenario.
+    pop
+        The population arrays.
+    streams
+        The replication's random streams (and its seed).
+    horizon
+        Days simulated.
+    log, transactions, service_log
+        The daily series and the sparse event logs.
+    present
+        Customers in the base now (arrived and not churned).
+    arrivals_index
+        Rows of day *d*'s arrivals: ``arrivals_index[d]:arrivals_index[d + 1]``.
+    arrivals_per_day
+        Mean arrivals a day, scaled to the base size.
+    scale
+        Base size relative to the scenario's (staff scale with it, as arrivals do).
+    stage_counts_start
+        Customers per stage on day 0.
+    today
+        The day's values (see :class:`DayState`).
+    extra_ties
+        Ties added during the run (a referral ties the two customers).
+    transitions
+        Stage changes counted from row stage to column stage.
+    day
+        The current day.
     """
 
     env: simpy.Environment
@@ -33,12 +183,19 @@ class World:
     transactions: EventLog
     service_log: EventLog
     present: np.ndarray
-    arrivals_index: np.ndarray  # rows of day d's arrivals: arrivals_index[d]:arrivals_index[d+1]
-    day: int = 0
-    competitor_pressure: float = 1.0
-    purchase_boost: np.ndarray | None = None  # per-customer multiplier set by contact policies
+    arrivals_index: np.ndarray
+    arrivals_per_day: float = 0.0
+    scale: float = 1.0
+    stage_counts_start: list[int] = field(default_factory=list)
+    today: DayState = field(default_factory=DayState)
+    extra_ties: ExtraTies = field(default_factory=ExtraTies)
     transitions: np.ndarray = field(default_factory=lambda: np.zeros((7, 7), dtype=np.int64))
-    components: dict[str, Any] = field(default_factory=dict)
+    day: int = 0
+
+    @property
+    def seed(self) -> int:
+        """The replication's seed (the one held by :attr:`streams`)."""
+        return self.streams.seed
 
     def discount_factor(self, day: float) -> float:
         """Present-value factor of money on ``day`` at the scenario's annual discount rate."""

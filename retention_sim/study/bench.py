@@ -34,21 +34,19 @@ def load_inputs(scenario: str, policy: str | None):
 
 def _one_run(scenario: str, policy: str | None, customers: int, days: int, seed: int) -> dict:
     """Time one run, part by part (executed in a child process)."""
-    from ..model.contacts.engine import ContactEngine
     from ..model.result import build_result
-    from ..model.simulation import StepTimer, build_world, run_world
+    from ..model.simulation import StepTimer, assemble, build_world, run_world
 
     sc, pol = load_inputs(scenario, policy)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     t0 = time.perf_counter()
     world = build_world(sc, seed=seed, customers=customers, days=days)
     timer = StepTimer()
-    world.components["step_timer"] = timer
-    engine = ContactEngine(world, pol) if pol is not None else None
+    mechanisms = assemble(world, pol, timer=timer)
     t1 = time.perf_counter()
-    run_world(world, engine)
+    run_world(world, mechanisms)
     t2 = time.perf_counter()
-    result = build_result(world, pol)
+    result = build_result(world, desk=mechanisms.desk, contacts=mechanisms.contacts)
     t3 = time.perf_counter()
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     # the customers and transactions tables are built on first use (experiments never read

@@ -98,15 +98,15 @@ def test_indifference_grows_with_the_clock():
 
 def test_hazards_are_never_negative_or_infinite_during_a_run(default_scenario):
     from retention_sim.config.policy import load_policy
-    from retention_sim.model.contacts.engine import ContactEngine
-    from retention_sim.model.simulation import build_world, run_world
+    from retention_sim.model.simulation import assemble, build_world, run_world
 
     from ..conftest import ROOT
 
     pol = load_policy(ROOT / "params" / "policies" / "daily_blast.yaml", scenario=default_scenario)
     world = build_world(default_scenario, seed=3, customers=1500, days=60)
-    engine = ContactEngine(world, pol)
-    run_world(world, engine)  # fatigue, unresolved issues, demotions and exposure are all live
+    run_world(
+        world, assemble(world, pol)
+    )  # fatigue, unresolved issues, demotions and exposure are all live
     from retention_sim.model.churn import hazards
 
     h = hazards(world, 60)

@@ -48,7 +48,7 @@ def test_mean_wait_matches_erlang_c():
         },
     )
     world = build_world(sc, seed=31, customers=n, days=730)
-    run_world(world)
+    mechanisms = run_world(world)
     a = world.service_log.arrays()
     day, wait = a["day"], a["wait_hours"]
     keep = day >= 30  # drop the warm-up month
@@ -60,7 +60,7 @@ def test_mean_wait_matches_erlang_c():
     se = batches.std(ddof=1) / np.sqrt(batches.size)
     assert abs(batches.mean() - expected) < 4 * se, (batches.mean(), expected, se)
     assert a["served"].all()
-    assert world.components["service_desk"].n_agents == c
+    assert mechanisms.desk.n_agents == c
     # the arrival rate is what was configured
     per_day = np.bincount(day, minlength=730)
     assert abs(per_day.mean() - lam_per_hour * hours) < 4 * np.sqrt(lam_per_hour * hours / 730)

@@ -3,8 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from retention_sim.config.policy import load_policy
-from retention_sim.model.contacts.engine import ContactEngine
-from retention_sim.model.simulation import build_world, run_world
+from retention_sim.model.simulation import assemble, build_world, run_world
 from retention_sim.model.stages import classify
 from retention_sim.vocabulary import Stage
 
@@ -17,7 +16,7 @@ def test_kept_thresholds_give_the_stages_a_full_reclassification_gives(default_s
     stages must equal a from-scratch classification of every present customer."""
     pol = load_policy(ROOT / "params" / "policies" / "bau_default.yaml", scenario=default_scenario)
     world = build_world(default_scenario, seed=4, customers=3000, days=400)
-    run_world(world, ContactEngine(world, pol))
+    run_world(world, assemble(world, pol))
     rows = world.present_rows()
     stages = world.pop.stage[rows]
     assert np.array_equal(stages, classify(world, rows, world.horizon - 1))

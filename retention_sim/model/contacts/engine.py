@@ -24,11 +24,12 @@ import pandas as pd
 
 from ...config.policy import Audience, Campaign, Offer, Policy
 from ...vocabulary import CHANNELS, STAGES, WEEKDAYS, Stage
+from ..fatigue import Fatigue, total_fatigue
 from ..logs import EventLog
-from ..population import total_fatigue
 from ..random_streams import counter_uniform, counter_uniforms
 from ..reactivation import reachable_churned, reactivate
 from ..rfm import SEGMENT_CODES, rfm_scores, rfm_segments, vip_mask
+from ..service_desk import ServiceDesk
 from ..stages import own_cycle_days
 from ..world import World
 
@@ -106,15 +107,25 @@ class _CapCounter:
 class ContactEngine:
     """Runs a :class:`~retention_sim.config.policy.Policy` inside one simulation world."""
 
-    def __init__(self, world: World, policy: Policy, *, record_messages: bool = False):
+    def __init__(
+        self,
+        world: World,
+        policy: Policy,
+        *,
+        desk: ServiceDesk,
+        fatigue: Fatigue,
+        record_messages: bool = False,
+    ):
         self.world = world
+        self.desk = desk
+        self.fatigue = fatigue
         self.policy = policy
         sc = world.scenario
         pop = world.pop
         n = pop.capacity
         self.n = n
         self.resp = sc.responses
-        self.seed = int(world.components.get("seed", 0))
+        self.seed = world.seed
         self.campaigns = list(policy.campaigns)
         self.order = sorted(range(len(self.campaigns)), key=lambda i: -self.campaigns[i].priority)
         g = policy.guardrails
@@ -145,18 +156,12 @@ class ContactEngine:
         self.click_rate = np.array([c.click_rate if c else 0.0 for c in chans])
         self.unsub_rate = np.array([c.unsubscribe_rate if c else 0.0 for c in chans])
         self.complaint_rate = np.array([c.complaint_rate if c else 0.0 for c in chans])
-        self.fatigue_weight = np.array(
-            [c.fatigue_weight if c else 0.0 for c in chans], dtype=np.float32
-        )
-        half = np.array([c.fatigue_half_life_days if c else 1.0 for c in chans])
-        self.fatigue_keep = (0.5 ** (1.0 / half)).astype(np.float32)  # fatigue is float32
         self.has_channel = np.array([c is not None for c in chans])
         # offers, reminders and dormant wake-ups
         self.offer_discount = np.zeros(n)
         self.offer_until = np.full(n, _NEVER, dtype=np.int32)
         self.click_until = np.full(n, _NEVER, dtype=np.int32)
         self.woken_until = np.full(n, _NEVER, dtype=np.int32)
-        world.purchase_boost = np.ones(n)
         # budget
         self.budget = policy.monthly_budget
         self.budget_month = -1
@@ -177,10 +182,11 @@ class ContactEngine:
         }
         self.due: dict[int, list[tuple[int, int, int]]] = {}  # day → [(campaign, step, row)]
         self.fires = [self._schedule(c) for c in self.campaigns]
+        self.referral_pool = None
         if policy.programmes.referral is not None:
             from ..referral import ReferralPool
 
-            world.components["referral_pool"] = ReferralPool(world)
+            self.referral_pool = ReferralPool(world)
         # membership programme
         self.members = np.zeros(n, dtype=bool)
         self.member_since = np.full(n, _NEVER, dtype=np.int32)
@@ -206,7 +212,6 @@ class ContactEngine:
             if record_messages
             else None
         )
-        world.components["contacts"] = self
 
     # ------------------------------------------------------------------ schedules
     def _schedule(self, c: Campaign) -> np.ndarray | None:
@@ -276,10 +281,10 @@ class ContactEngine:
 
     # ------------------------------------------------------------------ daily hooks
     def before_purchases(self, day: int) -> None:
-        """Decay fatigue; set today's purchase multipliers from offers, clicks and membership."""
+        """Roll the guardrails' windows; set today's purchase multipliers from offers, clicks
+        and membership; refresh RFM; mark the dormant customers a contact woke up."""
         w = self.world
         pop = w.pop
-        pop.fatigue *= self.fatigue_keep
         for _, _, counter in self.caps:
             counter.new_day(day)
         r = self.resp
@@ -297,17 +302,19 @@ class ContactEngine:
         mem = self.policy.programmes.membership
         if mem is not None and self.members.any():
             boost[self.members] *= mem.purchase_multiplier
-        w.purchase_boost = boost
+        w.today.purchase_boost = boost
         if day > 0 and day % r.rfm_refresh_days == 0:
             self._refresh_rfm(day)
         # dormant customers woken by a contact: competitor pull rises for a while
-        w.components["wakeup"] = (self.woken_until >= day, self.resp.dormant_wakeup_multiplier)
+        w.today.woken = self.woken_until >= day
+        w.today.wakeup_multiplier = self.resp.dormant_wakeup_multiplier
 
-    def after_purchases(self, day: int, buyers: np.ndarray, amounts: np.ndarray) -> None:
+    def after_purchases(self, day: int) -> None:
         """Book discounts used by today's buyers; member discounts; offers are used up."""
+        w = self.world
+        buyers, amounts = w.today.buyers, w.today.amounts
         if buyers.size == 0:
             return
-        w = self.world
         disc = np.where(self.offer_until[buyers] >= day, self.offer_discount[buyers], 0.0)
         mem = self.policy.programmes.membership
         if mem is not None:
@@ -341,16 +348,6 @@ class ContactEngine:
         self._membership_renewals(day)
         if self.policy.programmes.referral is not None:
             self._referrals(day, w.present_rows())
-        pop = w.pop
-        ftot = pop.fatigue.sum(axis=1)
-        w.components["fatigue_total"] = ftot  # reused by the annoyance hazard today
-        n = int(w.present.sum())
-        if n:
-            w.log.set("fatigue_mean", float(np.sum(ftot, where=w.present, dtype=np.float64)) / n)
-            w.log.set(
-                "over_tolerance_share",
-                float(np.count_nonzero((ftot > pop.fatigue_tolerance) & w.present)) / n,
-            )
 
     # ------------------------------------------------------------------ collecting sends
     def _audience(self, a: Audience, rows: np.ndarray | slice, day: int) -> np.ndarray:
@@ -600,8 +597,8 @@ class ContactEngine:
         self.last_sent[rows, ch] = day
         k = k.astype(np.int64)
         # responses use the fatigue before this message; counter-based draws (CRN)
-        ratio = total_fatigue(pop, rows) / np.maximum(pop.fatigue_tolerance[rows], 1e-9)
-        pop.fatigue[rows, ch] += self.fatigue_weight[ch]
+        ratio = self.fatigue.ratio(rows)
+        self.fatigue.add(rows, ch)
         relevance = c.relevance * (r.birthday_relevance if c.type == "birthday" else 1.0)
         u_open, u_click, u_unsub, u_comp = counter_uniforms(
             self.seed, ("open", "click", "unsubscribe", "complaint"), rows, day, ch, k
@@ -651,9 +648,8 @@ class ContactEngine:
             back = gone[counter_uniform(self.seed, "reactivation", gone, day) < np.clip(p, 0, 1)]
             reactivate(w, back, day)
         if c.type == "proactive_call":
-            desk = w.components["service_desk"]
             for row in rows[opened].tolist():
-                desk.call(int(row), day)
+                self.desk.call(int(row), day)
         # counters
         st = self.stats[c_idx]
         nch = len(CHANNELS)
@@ -765,7 +761,7 @@ class ContactEngine:
         ref = self.policy.programmes.referral
         if ref is None or rows.size == 0:
             return
-        pool = self.world.components.get("referral_pool")
+        pool = self.referral_pool
         cand = rows[self._audience(ref.audience, rows, day)]
         u = counter_uniform(self.seed, "referral", cand, day)
         referrers = cand[u < -np.expm1(-ref.referrals_per_year / 365.0)]
