@@ -11,8 +11,10 @@ __all__ = [
     "CAUSES",
     "CauseName",
     "CHANNELS",
+    "CHANNEL_INDEX",
     "ChannelName",
     "WEEKDAYS",
+    "NEVER",
 ]
 
 STAGES: tuple[str, ...] = ("new", "active", "loyal", "at_risk", "lapsed", "churned", "won_back")
@@ -58,5 +60,10 @@ CauseName = Literal[
 
 CHANNELS: tuple[str, ...] = ("email", "sms", "push", "zalo", "phone")
 ChannelName = Literal["email", "sms", "push", "zalo", "phone"]
+#: Column of each channel in the per-channel arrays.
+CHANNEL_INDEX: dict[str, int] = {c: k for k, c in enumerate(CHANNELS)}
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+#: A day long before any run (``int32`` minimum // 2): "never happened" in day columns.
+NEVER: int = -(2**30)

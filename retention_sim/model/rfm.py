@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..config.policy import RFM_SEGMENTS
+from .world import World
 
-__all__ = ["rfm_scores", "rfm_segments", "vip_mask", "SEGMENT_CODES"]
+__all__ = ["rfm_scores", "rfm_segments", "vip_mask", "SEGMENT_CODES", "RfmSegments"]
 
 SEGMENT_CODES = {name: k for k, name in enumerate(RFM_SEGMENTS)}
 
@@ -74,3 +75,28 @@ def rfm_segments(r: np.ndarray, f: np.ndarray) -> np.ndarray:
 def vip_mask(shares: np.ndarray) -> np.ndarray:
     """Top 25% on recency, frequency and monetary value at once."""
     return (shares >= 0.75).all(axis=0)
+
+
+class RfmSegments:
+    """Each present customer's RFM segment and VIP flag, refreshed every few days.
+
+    Audiences filter on them; customers not present have segment ``-1``.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.segment = np.full(capacity, -1, dtype=np.int8)
+        self.vip = np.zeros(capacity, dtype=bool)
+
+    def refresh(self, world: World, day: int) -> None:
+        """Score the customers present on ``day`` (quintiles among them) and name segments."""
+        pop = world.pop
+        rows = world.present_rows()
+        self.segment[:] = -1
+        self.vip[:] = False
+        if rows.size == 0:
+            return
+        r, f, _m, shares = rfm_scores(
+            day - pop.last_purchase_day[rows], pop.n_purchases[rows], pop.spend_total[rows]
+        )
+        self.segment[rows] = rfm_segments(r, f)
+        self.vip[rows] = vip_mask(shares)

@@ -1,0 +1,70 @@
+"""Audiences: declarative filters on stage, segment, tier, RFM segment, recency, consent and
+membership (never evaluated code). A customer must pass every filter that is given."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...config.policy import Audience
+from ...vocabulary import CHANNEL_INDEX, STAGES
+from ..population import Population
+from ..rfm import SEGMENT_CODES, RfmSegments
+
+__all__ = ["audience_mask"]
+
+
+def audience_mask(
+    pop: Population,
+    a: Audience,
+    rows: np.ndarray | slice,
+    day: int,
+    *,
+    rfm: RfmSegments,
+    members: np.ndarray,
+) -> np.ndarray:
+    """Which of ``rows`` (or, with ``slice(None)``, of all rows) pass the audience ``a``.
+
+    Parameters
+    ----------
+    pop
+        The population.
+    a
+        The audience.
+    rows
+        Candidate rows, or ``slice(None)`` for every row.
+    day
+        Today (for days since the last purchase).
+    rfm
+        The current RFM segments.
+    members
+        Membership of the policy's paid programme, per row.
+    """
+    size = pop.capacity if isinstance(rows, slice) else rows.size
+    m = np.ones(size, dtype=bool)
+    if a.stages is not None:
+        codes = [STAGES.index(s) for s in a.stages]
+        m &= np.isin(pop.stage[rows], codes)
+    if a.segments is not None:
+        codes = [pop.segment_names.index(s) for s in a.segments]
+        m &= np.isin(pop.segment[rows], codes)
+    if a.tiers is not None:
+        codes = [pop.tier_names.index(t) for t in a.tiers]
+        m &= np.isin(pop.tier[rows], codes)
+    if a.rfm is not None:
+        codes = [SEGMENT_CODES[s] for s in a.rfm if s != "vip"]
+        mm = np.isin(rfm.segment[rows], codes)
+        if "vip" in a.rfm:
+            mm |= rfm.vip[rows]
+        m &= mm
+    if a.days_since_purchase is not None:
+        rec = day - pop.last_purchase_day[rows]
+        if a.days_since_purchase.min is not None:
+            m &= rec >= a.days_since_purchase.min
+        if a.days_since_purchase.max is not None:
+            m &= rec <= a.days_since_purchase.max
+    if a.consent is not None:
+        for ch in a.consent:
+            m &= pop.consent[rows, CHANNEL_INDEX[ch]] & ~pop.unsubscribed[rows, CHANNEL_INDEX[ch]]
+    if a.members_only:
+        m &= members[rows]
+    return m

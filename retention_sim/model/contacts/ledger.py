@@ -1,0 +1,180 @@
+"""The contact ledger: messages delivered, opened, clicked, refused by reason, unsubscribes,
+complaints and cost, per campaign and channel; the daily series; the optional message log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...config.policy import Campaign
+from ...vocabulary import CHANNELS
+from ..logs import EventLog
+from ..world import World
+from .guardrails import REFUSAL_REASONS
+from .responses import Responses
+
+__all__ = ["Ledger", "OUTCOMES", "COUNTS"]
+
+#: Outcomes in the message log, by code.
+OUTCOMES: tuple[str, ...] = ("delivered", "opened", "clicked") + tuple(
+    f"refused_{r}" for r in REFUSAL_REASONS
+)
+#: What is counted per campaign × channel.
+COUNTS: tuple[str, ...] = (
+    "delivered",
+    "opened",
+    "clicked",
+    "unsubscribes",
+    "complaints",
+    "cost",
+    "valued",
+)
+_MI = {m: k for k, m in enumerate(COUNTS)}
+
+
+class Ledger:
+    """Counters of one policy's messages in one run (and the message log, if kept)."""
+
+    def __init__(self, world: World, campaigns: list[Campaign], *, record: bool) -> None:
+        self.world = world
+        self.campaigns = campaigns
+        self.stats = np.zeros((len(campaigns) + 1, len(CHANNELS), len(COUNTS)))
+        self.refused = np.zeros(
+            (len(campaigns) + 1, len(CHANNELS) + 1, len(REFUSAL_REASONS)), dtype=np.int64
+        )
+        fields = ("customer_id", "day", "campaign", "channel", "outcome", "unsubscribed")
+        self.msg_log = EventLog((*fields, "complained")) if record else None
+
+    def refuse(
+        self, c_idx: int, ch: np.ndarray, mask: np.ndarray, reason: int, rows: np.ndarray, day: int
+    ) -> None:
+        """Count the messages of ``mask`` as refused for ``reason`` (an index of the reasons)."""
+        if not mask.any():
+            return
+        chm = ch[mask]
+        idx = np.where(chm < 0, len(CHANNELS), chm)
+        self.refused[c_idx, :, reason] += np.bincount(idx, minlength=len(CHANNELS) + 1)
+        self.world.log.add(f"refused_{REFUSAL_REASONS[reason]}", float(mask.sum()))
+        if self.msg_log is not None:
+            r = rows[mask]
+            self.msg_log.append(
+                customer_id=r,
+                day=np.full(r.size, day, dtype=np.int32),
+                campaign=np.full(r.size, c_idx, dtype=np.int16),
+                channel=chm.astype(np.int8),
+                outcome=np.full(r.size, 3 + reason, dtype=np.int8),
+                unsubscribed=np.zeros(r.size, dtype=bool),
+                complained=np.zeros(r.size, dtype=bool),
+            )
+
+    def charge(self, day: int, rows: np.ndarray, cost: np.ndarray) -> None:
+        """Book the cost of delivered messages (the day's contact cost and each CLV)."""
+        w = self.world
+        w.log.add("contact_cost", float(cost.sum()))
+        w.pop.pv_contribution[rows] -= cost * w.discount_factor(day)
+
+    def deliveries(
+        self,
+        day: int,
+        c_idx: int,
+        rows: np.ndarray,
+        ch: np.ndarray,
+        cost: np.ndarray,
+        r: Responses,
+    ) -> None:
+        """Count delivered messages and what they did."""
+        st = self.stats[c_idx]
+        nch = len(CHANNELS)
+        counts = {}
+        for name, mask in (
+            ("delivered", None),
+            ("opened", r.opened),
+            ("clicked", r.clicked),
+            ("unsubscribes", r.unsubscribed),
+            ("complaints", r.complained),
+            ("valued", r.valued),
+        ):
+            sel = ch if mask is None else ch[mask]
+            counts[name] = np.bincount(sel, minlength=nch)
+            st[:, _MI[name]] += counts[name]
+        st[:, _MI["cost"]] += np.bincount(ch, weights=cost, minlength=nch)
+        log = self.world.log
+        log.add("messages_delivered", float(rows.size))
+        for name, column in (
+            ("opened", "messages_opened"),
+            ("clicked", "messages_clicked"),
+            ("unsubscribes", "unsubscribes"),
+            ("complaints", "complaints"),
+        ):
+            log.add(column, float(counts[name].sum()))
+        for k_ch in np.flatnonzero(counts["delivered"]):
+            log.add(f"delivered_{CHANNELS[k_ch]}", float(counts["delivered"][k_ch]))
+        if self.msg_log is not None:
+            outcome = np.where(r.clicked, 2, np.where(r.opened, 1, 0)).astype(np.int8)
+            self.msg_log.append(
+                customer_id=rows,
+                day=np.full(rows.size, day, dtype=np.int32),
+                campaign=np.full(rows.size, c_idx, dtype=np.int16),
+                channel=ch.astype(np.int8),
+                outcome=outcome,
+                unsubscribed=r.unsubscribed,
+                complained=r.complained,
+            )
+
+    # ------------------------------------------------------------------ results
+    @staticmethod
+    def _block(st: np.ndarray) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            m: float(st[..., _MI[m]].sum()) if m == "cost" else int(st[..., _MI[m]].sum())
+            for m in COUNTS
+        }
+        delivered = max(d["delivered"], 1)
+        d["open_rate"] = d["opened"] / delivered
+        d["click_rate"] = d["clicked"] / delivered
+        d["unsubscribe_rate"] = d["unsubscribes"] / delivered
+        d["complaint_rate"] = d["complaints"] / delivered
+        return d
+
+    def summary(self) -> dict[str, Any]:
+        """Messages delivered / refused by reason / opened / clicked, in all, per channel and
+        per campaign."""
+        out = self._block(self.stats)
+        refused = self.refused
+        out["refused"] = {r: int(refused[..., k].sum()) for k, r in enumerate(REFUSAL_REASONS)}
+        out["refused_total"] = int(refused.sum())
+        out["by_channel"] = {}
+        for k, ch in enumerate(CHANNELS):
+            b = self._block(self.stats[:, k])
+            b["refused"] = {r: int(refused[:, k, j].sum()) for j, r in enumerate(REFUSAL_REASONS)}
+            out["by_channel"][ch] = b
+        out["by_campaign"] = {}
+        for i, c in enumerate(self.campaigns):
+            b = self._block(self.stats[i])
+            b["refused"] = {r: int(refused[i, :, j].sum()) for j, r in enumerate(REFUSAL_REASONS)}
+            out["by_campaign"][c.name] = b
+        return out
+
+    def messages_frame(self) -> pd.DataFrame | None:
+        """The message log (``customer_id, date, campaign, channel, outcome, unsubscribed,
+        complained``), if recorded."""
+        if self.msg_log is None:
+            return None
+        a = self.msg_log.arrays()
+        start = pd.Timestamp(self.world.scenario.calendar.start)
+        names = np.array([c.name for c in self.campaigns], dtype=object)
+        chn = np.array(CHANNELS + ("none",), dtype=object)
+        ch = a["channel"].astype(np.int64)
+        frame = pd.DataFrame(
+            {
+                "customer_id": a["customer_id"].astype(np.int64),
+                "date": start + pd.to_timedelta(a["day"].astype(np.int64), unit="D"),
+                "campaign": names[a["campaign"].astype(np.int64)] if a["campaign"].size else [],
+                "channel": chn[np.where(ch < 0, len(CHANNELS), ch)],
+                "outcome": np.array(OUTCOMES, dtype=object)[a["outcome"].astype(np.int64)],
+                "unsubscribed": a["unsubscribed"].astype(bool),
+                "complained": a["complained"].astype(bool),
+            }
+        )
+        return frame.sort_values(["date", "customer_id"], kind="stable").reset_index(drop=True)
