@@ -29,19 +29,16 @@ from ..config.policy import Policy
 from ..config.scenario import Scenario
 from ..vocabulary import STAGES
 from . import arrivals, satisfaction, social
+from .build import build_world
 from .churn import Churn
 from .competition import Competitor
 from .contacts.engine import ContactEngine
 from .fatigue import Fatigue
-from .logs import DailyLog, EventLog
 from .loyalty import tier_review_process
-from .observed import build_observed_population
-from .population import build_population
 from .purchases import Purchases
-from .random_streams import Streams
 from .result import SimulationResult, build_result
 from .service_desk import ServiceDesk
-from .stages import Stages, classify
+from .stages import Stages
 from .world import NO_POLICY_DAY, World
 
 __all__ = [
@@ -55,81 +52,6 @@ __all__ = [
     "PROCESSES",
     "StepTimer",
 ]
-
-
-def build_world(
-    scenario: Scenario,
-    *,
-    seed: int = 0,
-    customers: int | None = None,
-    days: int | None = None,
-    reserve: int = 0,
-    history: Any = None,
-) -> World:
-    """Create the environment, the population and the logs for one run (nothing runs yet).
-
-    ``reserve`` rows are drawn for customers who can arrive only through referrals.
-    ``history`` (observed customers, see :mod:`retention_sim.model.observed`) replaces the synthetic
-    starting base; it cannot be combined with ``customers``.
-    """
-    if customers is not None and customers < 0:
-        raise ValueError("customers must be non-negative")
-    if days is not None and days < 1:
-        raise ValueError("days must be at least 1")
-    if history is not None and customers is not None:
-        raise ValueError("customers and history are exclusive: the history is the base")
-    pop_cfg = scenario.population
-    n0 = pop_cfg.initial_customers if customers is None else int(customers)
-    horizon = scenario.calendar.horizon_days if days is None else int(days)
-    # a smaller (or larger) base keeps the scenario's shape: arrivals scale with it
-    scale = n0 / pop_cfg.initial_customers if pop_cfg.initial_customers else 1.0
-    arrivals = pop_cfg.arrivals_per_day * scale
-    streams = Streams(seed)
-    if history is None:
-        pop = build_population(
-            scenario,
-            streams,
-            n_initial=n0,
-            arrivals_per_day=arrivals,
-            horizon_days=horizon,
-            n_reserve=reserve,
-        )
-    else:
-        pop = build_observed_population(
-            scenario,
-            streams,
-            history,
-            arrivals_per_day=arrivals,
-            horizon_days=horizon,
-            n_reserve=reserve,
-        )
-        n0 = pop.n_initial
-    arr_days = pop.acquired_day[n0:]
-    index = np.concatenate(
-        [[n0], n0 + np.searchsorted(arr_days, np.arange(1, horizon + 1), side="left")]
-    ).astype(np.int64)
-    env = simpy.Environment()
-    world = World(
-        env=env,
-        scenario=scenario,
-        pop=pop,
-        streams=streams,
-        horizon=horizon,
-        log=DailyLog(horizon),
-        transactions=EventLog(("customer_id", "day", "amount")),
-        service_log=EventLog(("customer_id", "day", "wait_hours", "served", "kind")),
-        present=np.zeros(pop.capacity, dtype=bool),
-        arrivals_index=index,
-        arrivals_per_day=arrivals,
-        scale=scale,  # the desk's staff scales with the base, as arrivals do
-    )
-    # the starting base is present on day 0, in the stage its history puts it in
-    base = np.arange(n0)
-    world.present[base] = True
-    if n0:
-        pop.stage[base] = classify(world, base, 0)
-    world.stage_counts_start = np.bincount(pop.stage[base], minlength=len(STAGES)).tolist()
-    return world
 
 
 @dataclass
@@ -232,6 +154,11 @@ def _arrivals(m: Mechanisms, day: int) -> None:
     arrivals.activate(w, np.arange(lo, hi), day)
 
 
+def _cols(names: str) -> tuple[str, ...]:
+    """Population columns, written as one string of names."""
+    return tuple(names.split())
+
+
 def _discard(value: object) -> None:
     """Steps return nothing; a mechanism's return value is for callers outside the day."""
 
@@ -251,34 +178,23 @@ DAY_ORDER: tuple[Step, ...] = (
         "arrivals",
         "arrivals and upkeep",
         _arrivals,
-        uses=(
-            "acquired_day",
-            "exposure",
-            "first_purchase_day",
-            "last_purchase_day",
-            "last_reward_day",
-            "last_valued_touch_day",
-            "n_purchases",
-            "period_points",
-            "points",
-            "pv_contribution",
-            "spend_total",
-            "stage",
-            "tier",
-            "upgraded_day",
+        uses=_cols(
+            "acquired_day exposure first_purchase_day last_purchase_day "
+            "last_reward_day last_valued_touch_day n_purchases period_points points "
+            "pv_contribution spend_total stage tier upgraded_day"
         ),
     ),
     Step(
         "satisfaction drift",
         "arrivals and upkeep",
         lambda m, d: satisfaction.drift(m.world),
-        uses=("satisfaction",),
+        uses=_cols("satisfaction"),
     ),
     Step(
         "exposure decay",
         "arrivals and upkeep",
         lambda m, d: social.decay_exposure(m.world),
-        uses=("exposure",),
+        uses=_cols("exposure"),
     ),
     Step(
         "competitor pressure",
@@ -291,7 +207,7 @@ DAY_ORDER: tuple[Step, ...] = (
         "contacts",
         lambda m, d: _fatigue(m).decay(d),
         contacts=True,
-        uses=("fatigue",),
+        uses=_cols("fatigue"),
     ),
     Step(
         "offers, guardrail windows, RFM, wake-ups",
@@ -299,7 +215,7 @@ DAY_ORDER: tuple[Step, ...] = (
         lambda m, d: _contacts(m).before_purchases(d),
         writes=("purchase_boost", "woken", "wakeup_multiplier"),
         contacts=True,
-        uses=("discount_sensitivity", "last_purchase_day", "n_purchases", "spend_total"),
+        uses=_cols("discount_sensitivity last_purchase_day n_purchases spend_total"),
     ),
     Step(
         "purchases",
@@ -307,24 +223,10 @@ DAY_ORDER: tuple[Step, ...] = (
         lambda m, d: m.purchases.step(d),
         reads=("purchase_boost",),
         writes=("buyers", "amounts"),
-        uses=(
-            "last_purchase_day",
-            "last_reward_day",
-            "n_purchases",
-            "period_points",
-            "points",
-            "purchase_rate",
-            "pv_contribution",
-            "reward_sensitivity",
-            "satisfaction",
-            "segment",
-            "spend_nu",
-            "spend_total",
-            "stage",
-            "tier",
-            "times_won_back",
-            "upgraded_day",
-            "won_back_day",
+        uses=_cols(
+            "last_purchase_day last_reward_day n_purchases period_points points "
+            "purchase_rate pv_contribution reward_sensitivity satisfaction segment "
+            "spend_nu spend_total stage tier times_won_back upgraded_day won_back_day"
         ),
     ),
     Step(
@@ -333,13 +235,13 @@ DAY_ORDER: tuple[Step, ...] = (
         lambda m, d: _contacts(m).after_purchases(d),
         reads=("buyers", "amounts"),
         contacts=True,
-        uses=("pv_contribution",),
+        uses=_cols("pv_contribution"),
     ),
     Step(
         "service demand",
         "service desk",
         lambda m, d: m.desk.demand_step(d),
-        uses=("satisfaction", "unresolved"),
+        uses=_cols("satisfaction unresolved"),
     ),
     Step("staff cost", "service desk", lambda m, d: m.desk.book_costs()),
     Step(
@@ -347,38 +249,14 @@ DAY_ORDER: tuple[Step, ...] = (
         "contacts",
         lambda m, d: _contacts(m).contact_step(d),
         contacts=True,
-        uses=(
-            "acquired_day",
-            "birthday_doy",
-            "churn_cause",
-            "churn_clock",
-            "churn_day",
-            "consent",
-            "discount_sensitivity",
-            "exposure",
-            "fatigue",
-            "fatigue_tolerance",
-            "first_purchase_day",
-            "last_purchase_day",
-            "last_reward_day",
-            "last_valued_touch_day",
-            "n_purchases",
-            "onboarded",
-            "period_points",
-            "points",
-            "preferred_channel",
-            "pv_contribution",
-            "satisfaction",
-            "segment",
-            "segment_cycle_days",
-            "spend_nu",
-            "spend_total",
-            "stage",
-            "tier",
-            "times_won_back",
-            "unsubscribed",
-            "upgraded_day",
-            "won_back_day",
+        uses=_cols(
+            "acquired_day birthday_doy churn_cause churn_clock churn_day consent "
+            "discount_sensitivity exposure fatigue fatigue_tolerance "
+            "first_purchase_day last_purchase_day last_reward_day "
+            "last_valued_touch_day n_purchases onboarded period_points points "
+            "preferred_channel pv_contribution satisfaction segment "
+            "segment_cycle_days spend_nu spend_total stage tier times_won_back "
+            "unsubscribed upgraded_day won_back_day"
         ),
     ),
     Step(
@@ -387,45 +265,26 @@ DAY_ORDER: tuple[Step, ...] = (
         lambda m, d: _fatigue(m).totals(d),
         writes=("fatigue_total",),
         contacts=True,
-        uses=("fatigue", "fatigue_tolerance"),
+        uses=_cols("fatigue fatigue_tolerance"),
     ),
     Step(
         "churn",
         "churn",
         lambda m, d: _discard(m.churn.step(d)),
         reads=("competitor_pressure", "woken", "wakeup_multiplier", "fatigue_total"),
-        uses=(
-            "base_hazard",
-            "churn_cause",
-            "churn_clock",
-            "churn_day",
-            "demoted_day",
-            "exposure",
-            "fatigue_tolerance",
-            "last_valued_touch_day",
-            "onboarded",
-            "satisfaction",
-            "stage",
-            "tie_indices",
-            "tie_indptr",
-            "tier",
-            "unresolved",
+        uses=_cols(
+            "base_hazard churn_cause churn_clock churn_day demoted_day exposure "
+            "fatigue_tolerance last_valued_touch_day onboarded satisfaction stage "
+            "tie_indices tie_indptr tier unresolved"
         ),
     ),
     Step(
         "stages",
         "stages",
         lambda m, d: m.stages.step(d),
-        uses=(
-            "acquired_day",
-            "first_purchase_day",
-            "last_purchase_day",
-            "n_purchases",
-            "segment",
-            "segment_cycle_days",
-            "stage",
-            "tier",
-            "won_back_day",
+        uses=_cols(
+            "acquired_day first_purchase_day last_purchase_day n_purchases segment "
+            "segment_cycle_days stage tier won_back_day"
         ),
     ),
     Step(
@@ -433,7 +292,7 @@ DAY_ORDER: tuple[Step, ...] = (
         "metrics",
         lambda m, d: record_day(m.world, d),
         reads=("competitor_pressure",),
-        uses=("satisfaction", "stage", "tier", "unresolved"),
+        uses=_cols("satisfaction stage tier unresolved"),
     ),
 )
 """The order of the day. Contact steps run only under a contact policy."""
