@@ -22,7 +22,7 @@ from pathlib import Path
 
 from retention_sim import __version__, load_scenario
 from retention_sim.config.policy import load_policy
-from retention_sim.study.comparison import compare
+from retention_sim import compare
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = (

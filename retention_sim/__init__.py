@@ -22,7 +22,8 @@ from .config.scenario import Scenario, load_scenario, scenario_from_dict
 from .errors import InputError
 from .model.result import SimulationResult
 from .model.simulation import simulate
-from .study.comparison import Comparison, compare
+from .study.compare import compare
+from .study.comparison import Comparison
 from .study.robustness import Robustness, robustness
 from .study.sweep import sweep
 

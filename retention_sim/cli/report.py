@@ -13,7 +13,7 @@ __all__ = ["register"]
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from ..reporting.report import render_report
-    from ..study.comparison import parse_guardrails
+    from ..study.verdict import parse_guardrails
 
     guardrails = parse_guardrail_options(args.guardrail) if args.guardrail else None
     if guardrails is not None:

@@ -48,7 +48,8 @@ def _grid(items: Sequence[str]) -> dict[str, list[Any]]:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from ..config.scenario import load_scenario
-    from ..study.comparison import compare, parse_guardrails
+    from ..study.compare import compare
+    from ..study.verdict import parse_guardrails
 
     guardrails = parse_guardrail_options(args.guardrail)
     parse_guardrails(guardrails)  # refuse unknown metrics before hours of simulation

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter
 
 from ..model.contacts.engine import REFUSAL_REASONS
-from ..study.comparison import MONEY_METRICS, RATE_METRICS
+from ..study.metrics import MONEY_METRICS, RATE_METRICS, chart_label, chart_title
 from ..vocabulary import CAUSES, CHANNELS, STAGES
 
 __all__ = [
@@ -52,18 +52,6 @@ _STAGE_COLORS = dict(
         strict=True,
     )
 )
-_LABELS = {
-    "profit": "Profit",
-    "revenue": "Revenue",
-    "clv": "CLV per customer",
-    "retention_rate": "Retention rate",
-    "churn_rate": "Churn rate",
-    "initial_base_retained": "Starting base retained",
-    "unsubscribe_rate": "Unsubscribes per message",
-    "complaint_rate": "Complaints per message",
-    "contact_cost_per_customer": "Contact cost / customer",
-    "over_fatigue_share": "Share over fatigue tolerance",
-}
 _SHARES = RATE_METRICS
 
 
@@ -78,15 +66,6 @@ def _new(
     fig = Figure(figsize=(width, height), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
     return fig, axes
-
-
-def _label(metric: str, currency: str = "") -> str:
-    base = _LABELS.get(metric, metric.replace("_", " ").capitalize())
-    if metric in _SHARES:
-        return f"{base} (%)"
-    if currency and metric in MONEY_METRICS:
-        return f"{base} ({currency})"
-    return base
 
 
 def _scale(metric: str) -> float:
@@ -187,7 +166,7 @@ def forest(
         if m not in _SHARES:
             ax.xaxis.set_major_formatter(EngFormatter(sep=" "))
         ax.tick_params(axis="x", labelsize=8)
-        ax.set_title(_LABELS.get(m, m.replace("_", " ")))
+        ax.set_title(chart_title(m))
         unit = " (points)" if m in _SHARES else (f" ({cur})" if m in MONEY_METRICS and cur else "")
         ax.set_xlabel(f"vs {comparison.baseline}{unit}")
         ax.grid(axis="x", alpha=0.3)
@@ -241,8 +220,8 @@ def sweep_curves(
             )
             ax.legend()
         ax.set_xlabel(xlabel or field)
-        ax.set_ylabel(_label(m, currency))
-        ax.set_title(_LABELS.get(m, m))
+        ax.set_ylabel(chart_label(m, currency))
+        ax.set_title(chart_title(m))
         if x.min() > 0 and x.max() / x.min() >= 20:
             ax.set_xscale("log")
         ax.grid(alpha=0.3)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..outputs import atomic_write_text
-from ..study.comparison import RATE_METRICS
+from ..study.metrics import RATE_METRICS
 
 __all__ = [
     "Study",
@@ -202,7 +202,7 @@ def run_study(
     from ..config.policy import Policy, load_policy
     from ..config.scenario import Scenario, load_scenario
     from ..model.simulation import simulate
-    from ..study.comparison import compare
+    from ..study.compare import compare
     from ..study.execution import replication_seed
     from .plots import policy_colors
 

@@ -39,15 +39,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..vocabulary import CAUSES
+from .metrics import daily_series, flatten_summary
 
 __all__ = [
     "BACKENDS",
-    "DAILY_SERIES",
-    "METRICS",
     "Runner",
     "RunTask",
-    "flatten_summary",
     "replication_seed",
     "run_replication",
     "run_tasks",
@@ -55,38 +52,6 @@ __all__ = [
 
 BACKENDS = ("serial", "processes", "dask")
 Backend = Literal["serial", "processes", "dask"]
-
-#: Scalar metrics extracted from every run, in this order (see :func:`flatten_summary`).
-METRICS: tuple[str, ...] = (
-    "profit",
-    "revenue",
-    "gross_margin",
-    "clv",
-    "retention_rate",
-    "churn_rate",
-    "initial_base_retained",
-    "churned",
-    *(f"churn_{c}" for c in CAUSES),
-    "contact_cost",
-    "discount_cost",
-    "reward_cost",
-    "contact_cost_per_customer",
-    "unsubscribe_rate",
-    "complaint_rate",
-    "over_fatigue_share",
-    "messages_delivered",
-    "unsubscribes",
-    "complaints",
-    "service_mean_wait_hours",
-)
-
-#: Daily series kept from every run (one value per day of the horizon).
-DAILY_SERIES: tuple[str, ...] = (
-    "customers",
-    "customers_initial_base",
-    "profit_cumulative",
-    "churned_cumulative",
-)
 
 
 def replication_seed(seed: int, replication: int) -> int:
@@ -108,50 +73,6 @@ def replication_seed(seed: int, replication: int) -> int:
     if seed < 0 or replication < 0:
         raise ValueError("seed and replication must be non-negative")
     return int(np.random.SeedSequence([int(seed), int(replication)]).generate_state(1)[0])
-
-
-def flatten_summary(summary: dict[str, Any]) -> dict[str, float]:
-    """The scalar metrics of one run's summary, as floats, keyed as in :data:`METRICS`.
-
-    A run without a contact policy has no ``messages`` block: its message metrics (contact cost
-    per customer, unsubscribe and complaint rates, over-fatigue share, messages delivered,
-    unsubscribes, complaints) are 0.
-
-    Parameters
-    ----------
-    summary
-        ``SimulationResult.summary``.
-
-    Returns
-    -------
-    dict
-        ``{metric: value}`` for every name in :data:`METRICS`.
-    """
-    msgs = summary.get("messages") or {}
-    by_cause = summary.get("churn_by_cause", {})
-    out: dict[str, float] = {
-        "profit": summary["profit"],
-        "revenue": summary["revenue"],
-        "gross_margin": summary["gross_margin"],
-        "clv": summary["clv"],
-        "retention_rate": summary["retention_rate"],
-        "churn_rate": summary["churn_rate"],
-        "initial_base_retained": summary["initial_base_retained"],
-        "churned": summary["churned"],
-        **{f"churn_{c}": by_cause.get(c, 0) for c in CAUSES},
-        "contact_cost": summary.get("contact_cost", 0.0),
-        "discount_cost": summary.get("discount_cost", 0.0),
-        "reward_cost": summary.get("reward_cost", 0.0),
-        "contact_cost_per_customer": summary.get("contact_cost_per_customer", 0.0),
-        "unsubscribe_rate": summary.get("unsubscribe_rate", 0.0),
-        "complaint_rate": summary.get("complaint_rate", 0.0),
-        "over_fatigue_share": summary.get("over_fatigue_share", 0.0),
-        "messages_delivered": msgs.get("delivered", 0),
-        "unsubscribes": msgs.get("unsubscribes", 0),
-        "complaints": msgs.get("complaints", 0),
-        "service_mean_wait_hours": summary.get("service", {}).get("mean_wait_hours", 0.0),
-    }
-    return {k: float(out[k]) for k in METRICS}
 
 
 @dataclass(frozen=True)
@@ -202,7 +123,7 @@ def run_replication(task: RunTask) -> dict[str, Any]:
     dict
         ``policy``, ``replication``, ``seed``, ``point``, ``metrics`` (see
         :func:`flatten_summary`) and ``daily`` (``{series: list of floats}`` for every name in
-        :data:`DAILY_SERIES`).
+        :data:`~retention_sim.study.metrics.DAILY_SERIES`).
     """
     from ..model.simulation import simulate
 
@@ -213,20 +134,13 @@ def run_replication(task: RunTask) -> dict[str, Any]:
         customers=task.customers,
         days=task.days,
     )
-    daily = result.daily
-    series = {
-        "customers": daily["customers"].to_numpy(dtype=float),
-        "customers_initial_base": daily["customers_initial_base"].to_numpy(dtype=float),
-        "profit_cumulative": np.cumsum(daily["profit"].to_numpy(dtype=float)),
-        "churned_cumulative": np.cumsum(daily["churned"].to_numpy(dtype=float)),
-    }
     return {
         "policy": task.policy_name,
         "replication": task.replication,
         "seed": task.seed,
         "point": task.point,
         "metrics": flatten_summary(result.summary),
-        "daily": {k: [float(x) for x in v] for k, v in series.items()},
+        "daily": daily_series(result.daily),
     }
 
 

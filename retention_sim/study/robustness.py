@@ -36,17 +36,17 @@ import pandas as pd
 
 from ..errors import InputError
 from . import statistics as st
-from .comparison import (
-    LOWER_IS_BETTER,
-    _check_common,
-    _metric_index,
+from .design import (
+    Arm,
+    build_tasks,
+    check_common,
     execute,
-    format_metric,
-    metric_label,
+    record_arms,
     resolve_policies,
     resolve_scenario,
 )
-from .execution import Backend, Runner, RunTask, replication_seed
+from .execution import Backend, Runner
+from .metrics import LOWER_IS_BETTER, format_metric, metric_index, metric_label
 from .store import ResultStore
 from .sweep import parse_field
 
@@ -205,8 +205,8 @@ def robustness(
         raise InputError(f"replications must be a whole number, got {replications!r}")
     if replications < 1:
         raise InputError(f"replications must be at least 1, got {replications}")
-    _check_common(2, seed, customers, days)  # seed, customers and days
-    _metric_index(objective)
+    check_common(2, seed, customers, days)  # seed, customers and days
+    metric_index(objective)
     params = _check_uncertain(scenario, uncertain)
 
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), _SAMPLING_KEY]))
@@ -223,35 +223,20 @@ def robustness(
             over[path] = v
         worlds.append(scenario.with_overrides(over))
 
+    arms = [
+        Arm(
+            name,
+            sc,
+            pol,
+            point=w,
+            extra={"robustness_world": {p[0]: values[w, j] for j, p in enumerate(params)}},
+        )
+        for w, sc in enumerate(worlds)
+        for name, pol in ((cand_name, cand), (base_name, base))
+    ]
     store = ResultStore(out) if out is not None else None
-    tasks = []
-    for w, sc in enumerate(worlds):
-        n0 = sc.population.initial_customers if customers is None else int(customers)
-        horizon = sc.calendar.horizon_days if days is None else int(days)
-        if store is not None:
-            store.write_manifest(
-                sc,
-                {cand_name: cand, base_name: base},
-                seed=seed,
-                customers=n0,
-                days=horizon,
-                extra={"robustness_world": {p[0]: values[w, j] for j, p in enumerate(params)}},
-            )
-        for k in range(replications):
-            for name, pol in ((cand_name, cand), (base_name, base)):
-                tasks.append(
-                    RunTask(
-                        policy_name=name,
-                        replication=k,
-                        seed=replication_seed(seed, k),
-                        scenario=sc,
-                        policy=pol,
-                        customers=n0,
-                        days=horizon,
-                        study_seed=seed,
-                        point=w,
-                    )
-                )
+    record_arms(store, arms, seed=seed, customers=customers, days=days)
+    tasks = build_tasks(arms, range(replications), seed=seed, customers=customers, days=days)
     with Runner(backend, workers=workers, dask=dask, progress=progress) as runner:
         results, _computed, _loaded = execute(tasks, runner, store)
 

@@ -27,15 +27,17 @@ import pandas as pd
 
 from ..errors import InputError
 from . import statistics as st
-from .comparison import (
-    LOWER_IS_BETTER,
-    _check_common,
-    _metric_index,
+from .design import (
+    Arm,
+    build_tasks,
+    check_common,
     execute,
+    record_arms,
     resolve_policies,
     resolve_scenario,
 )
-from .execution import METRICS, Backend, Runner, RunTask, replication_seed
+from .execution import Backend, Runner, replication_seed
+from .metrics import LOWER_IS_BETTER, METRICS, format_metric, metric_index, metric_label
 from .store import ResultStore
 
 __all__ = ["sweep", "format_sweep", "parse_field", "apply_overrides"]
@@ -168,8 +170,8 @@ def sweep(
     """
     scenario = resolve_scenario(scenario)
     pol = next(iter(resolve_policies([policy], scenario).values()))
-    _check_common(replications, seed, customers, days)
-    _metric_index(objective)
+    check_common(replications, seed, customers, days)
+    metric_index(objective)
     if metrics is None:
         metrics = [
             objective,
@@ -180,7 +182,7 @@ def sweep(
         ]
     metrics = list(dict.fromkeys([objective, *metrics]))
     for m in metrics:
-        _metric_index(m)
+        metric_index(m)
     if not isinstance(grid, Mapping) or not grid:
         raise InputError("grid must map at least one field to a list of values")
     fields = list(grid)
@@ -193,34 +195,13 @@ def sweep(
     points = [dict(zip(fields, combo, strict=True)) for combo in itertools.product(*grid.values())]
     models = [apply_overrides(scenario, pol, a) for a in points]
     base_name = pol.name if pol is not None else "no_contact"
+    arms = [
+        Arm(f"{base_name}@{i}", sc, po, point=i, extra={"sweep_point": points[i]})
+        for i, (sc, po) in enumerate(models)
+    ]
     store = ResultStore(out) if out is not None else None
-    tasks = []
-    for i, (sc, po) in enumerate(models):
-        n0 = sc.population.initial_customers if customers is None else int(customers)
-        horizon = sc.calendar.horizon_days if days is None else int(days)
-        if store is not None:
-            store.write_manifest(
-                sc,
-                {f"{base_name}@{i}": po},
-                seed=seed,
-                customers=n0,
-                days=horizon,
-                extra={"sweep_point": points[i]},
-            )
-        for k in range(replications):
-            tasks.append(
-                RunTask(
-                    policy_name=f"{base_name}@{i}",
-                    replication=k,
-                    seed=replication_seed(seed, k),
-                    scenario=sc,
-                    policy=po,
-                    customers=n0,
-                    days=horizon,
-                    study_seed=seed,
-                    point=i,
-                )
-            )
+    record_arms(store, arms, seed=seed, customers=customers, days=days)
+    tasks = build_tasks(arms, range(replications), seed=seed, customers=customers, days=days)
     with Runner(backend, workers=workers, dask=dask, progress=progress) as runner:
         results, computed, loaded = execute(tasks, runner, store)
 
@@ -265,8 +246,6 @@ def sweep(
 
 def format_sweep(frame: pd.DataFrame) -> str:
     """A sweep table as plain text, the best point marked (what ``retention-sim sweep`` prints)."""
-    from .comparison import format_metric, metric_label
-
     objective = frame.attrs.get("objective", "profit")
     cur = frame.attrs.get("currency", "")
     fields = frame.attrs.get("fields", [])

@@ -6,10 +6,9 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from retention_sim import simulate
+from retention_sim import compare, simulate
 from retention_sim.config.policy import load_policy
 from retention_sim.reporting import plots
-from retention_sim.study.comparison import compare
 
 from ..conftest import ROOT
 
@@ -50,7 +49,12 @@ def _lines(ax):
 
 
 def test_policy_colours_are_stable():
-    assert plots.policy_colors(NAMES) == plots.policy_colors(NAMES)
+    # colours go by position in the list, not by name (so no per-process hashing of names),
+    # and adding a policy at the end keeps the colours of those before it
+    colors = plots.policy_colors(NAMES)
+    assert list(colors) == NAMES
+    assert list(plots.policy_colors(["x", "y", "z"]).values()) == list(colors.values())
+    assert plots.policy_colors(NAMES[:2]) == {n: colors[n] for n in NAMES[:2]}
     assert len(set(plots.policy_colors(NAMES).values())) == 3
 
 

@@ -14,7 +14,8 @@ from retention_sim.cli.main import main
 from retention_sim.config.policy import load_policy
 from retention_sim.study import statistics as st
 from retention_sim.study.comparison import Comparison
-from retention_sim.study.execution import DAILY_SERIES, METRICS, flatten_summary, replication_seed
+from retention_sim.study.execution import replication_seed
+from retention_sim.study.metrics import DAILY_SERIES, METRICS, flatten_summary
 
 from ..conftest import ROOT, SCENARIOS
 
@@ -358,7 +359,7 @@ def test_cli_compare_bad_input_is_one_line_and_exit_2(tail, capsys):
 
 
 def test_format_metric_units():
-    from retention_sim.study.comparison import format_metric
+    from retention_sim.study.metrics import format_metric
 
     assert format_metric("profit", 1234567.4, "VND") == "1,234,567 VND"
     assert format_metric("profit", -5.0, "VND", difference=True) == "-5.00 VND"

@@ -10,15 +10,8 @@ import pytest
 
 from retention_sim import compare
 from retention_sim.config.policy import load_policy
-from retention_sim.study.execution import (
-    DAILY_SERIES,
-    METRICS,
-    Runner,
-    RunTask,
-    flatten_summary,
-    replication_seed,
-    run_replication,
-)
+from retention_sim.study.execution import Runner, RunTask, replication_seed, run_replication
+from retention_sim.study.metrics import DAILY_SERIES, METRICS, flatten_summary
 
 from ..conftest import ROOT
 
