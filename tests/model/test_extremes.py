@@ -51,8 +51,17 @@ def test_one_customer_and_one_day(default_scenario, bau):
 
 
 def test_ten_year_horizon(default_scenario, bau):
-    s = _check(simulate(default_scenario, bau, seed=2, customers=200, days=3650))
-    assert s["tier_demotions"] >= 0 and s["customers_end"] > 0
+    r = simulate(default_scenario, bau, seed=2, customers=200, days=3650)
+    s = _check(r)
+    assert s["customers_end"] > 0
+    # tier reviews close each qualification window, at the end of days W-1, 2W-1, ...: each of
+    # the ten demotes someone (measured: 8 to 19), and nobody is demoted in between
+    window = default_scenario.loyalty.qualification_window_days
+    daily = r.daily  # a logged column exists only once something was logged in it
+    demoted = daily["tier_demotions"].to_numpy() if "tier_demotions" in daily else np.zeros(3650)
+    reviews = np.arange(window - 1, 3650, window)
+    assert reviews.size == 10 and (demoted[reviews] > 0).all()
+    assert demoted.sum() == demoted[reviews].sum()
 
 
 def test_no_consent_on_any_channel(default_scenario, bau):

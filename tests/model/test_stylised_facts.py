@@ -52,22 +52,77 @@ def test_churn_by_cause_matches_the_seed_study(bau_runs):
     assert annoyance < 0.03
 
 
-@pytest.mark.slow
-def test_email_rates_sit_in_the_published_bands(bau_runs):
-    e = {
-        k: sum(r.summary["messages"]["by_channel"]["email"][k] for r in bau_runs)
-        for k in ("delivered", "opened", "clicked", "unsubscribes")
-    }
-    n = e["delivered"]
-    bands = {  # e-commerce and all-industry figures (Mailchimp 2019)
-        "opened": (0.157, 0.227),
-        "clicked": (0.020, 0.029),
-        "unsubscribes": (0.0025, 0.0027),
-    }
-    for k, (lo, hi) in bands.items():
-        rate = e[k] / n
-        se = np.sqrt(rate * (1 - rate) / n)
-        assert lo - 3 * se <= rate <= hi + 3 * se, (k, rate)
+def test_fatigue_lowers_email_opens_as_the_response_model_predicts(default_scenario):
+    """Opens per delivered email fall under a daily cadence compared with a fortnightly one,
+    by the factor ``exp(-fatigue_open_sensitivity * fatigue / tolerance)`` of docs/model.md §12.
+
+    The published open rate is not used. The fortnightly run (almost no fatigue) measures the
+    same customers' open rate. Each daily email's fatigue is rebuilt from the message log: every
+    earlier delivered email adds ``fatigue_weight`` and decays by ``0.5^(1/half_life)`` a day.
+    """
+    from retention_sim import policy_from_dict
+
+    email = default_scenario.channels["email"]
+    sensitivity = default_scenario.responses.fatigue_open_sensitivity
+    start = pd.Timestamp(default_scenario.calendar.start)
+
+    def delivered(every_n_days):
+        policy = policy_from_dict(
+            {
+                "name": f"email_every_{every_n_days}_days",
+                "campaigns": [
+                    {
+                        "name": "promo",
+                        "type": "notification",
+                        "channel": "email",
+                        "content": "info",
+                        "cadence": {"every_n_days": every_n_days},
+                    }
+                ],
+            },
+            scenario=default_scenario,
+        )
+        r = simulate(
+            default_scenario, policy, seed=51, customers=4000, days=120, record_messages=True
+        )
+        m = r.extras["messages"]
+        m = m[m["outcome"].isin(["delivered", "opened", "clicked"])]
+        m = m.assign(day=(m["date"] - start).dt.days).sort_values(["customer_id", "day"])
+        day = m["day"].to_numpy(float)
+        # fatigue before each email: sum over the customer's earlier emails of w * keep^(gap)
+        keep = 0.5 ** (1.0 / email.fatigue_half_life_days)
+        x = email.fatigue_weight * keep ** (-day)
+        earlier = m.assign(x=x).groupby("customer_id")["x"].cumsum().to_numpy() - x
+        tolerance = r.customers.set_index("customer_id")["fatigue_tolerance"]
+        ratio = keep**day * earlier / tolerance.loc[m["customer_id"]].to_numpy()
+        opened = m["outcome"].isin(["opened", "clicked"]).to_numpy()
+        return opened, np.exp(-sensitivity * ratio)
+
+    open_d, factor_d = delivered(1)
+    open_f, factor_f = delivered(14)
+    n_d, n_f = open_d.size, open_f.size
+    base = open_f.mean() / factor_f.mean()  # open probability at zero fatigue
+    p = base * factor_d  # predicted open probability of each daily email
+    expected, observed = p.sum(), open_d.sum()
+    # Sampling error: opens are independent draws given the deliveries (fatigue grows with each
+    # delivery, opened or not). Var(observed) = sum p(1 - p). The estimate `base` carries the
+    # fortnightly run's binomial error, relative variance (1 - q) / (n_f q), q its open share.
+    # Both runs use the same counter-based draws, which correlates them positively, so treating
+    # them as independent overstates the error.
+    q = open_f.mean()
+
+    def se(p, expected):
+        return np.sqrt((p * (1 - p)).sum() + expected**2 * (1 - q) / (n_f * q))
+
+    # 1. opens fall: the daily run opens fewer than its emails would at the fortnightly rate
+    z_fall = (q * n_d - observed) / se(np.full(n_d, q), q * n_d)
+    assert z_fall > 4, (observed / n_d, q, z_fall)
+    # 2. by the amount the fatigue factor predicts
+    z_model = (observed - expected) / se(p, expected)
+    assert abs(z_model) < 3, (observed, expected, z_model, factor_d.mean())
+    # measured (seed 51): 254,643 daily emails open at 13.6% against 21.9% fortnightly; mean
+    # factor 0.598, 34,596 opens for 34,089 predicted (z_model 1.2, z_fall 32). A sensitivity of
+    # 0.45 or 0.55 in place of 0.5 would give z_model -2.5 or +5.0.
 
 
 @pytest.mark.slow
@@ -139,20 +194,49 @@ def test_welcome_journey_lifts_early_retention(default_scenario, bau):
 
 @pytest.mark.slow
 def test_win_back_reactivates_a_minority(default_scenario, bau):
-    r = simulate(default_scenario, bau, seed=41, customers=10_000, record_messages=True)
+    """The SMS win-back brings lapsed customers back beyond what they would do anyway, yet
+    only a minority of them.
+
+    Treatment: business as usual; control: the same policy without ``win_back_sms``, same
+    seed, so the same customers with the same luck (common random numbers). The targeted
+    customers are those the campaign first reaches at least 30 days before the horizon ends;
+    a customer "comes back" with a purchase in the 30 days after that first message (a lapsed
+    customer who buys is won back, docs/model.md §4), in either run, over the same window.
+
+    Tolerance: each targeted customer gives a paired difference d_i in {-1, 0, 1}; the
+    customers are (nearly) independent, so mean(d) has standard error sd(d) / sqrt(n), and the
+    lift must exceed three of them. The treated share must stay below one half by three
+    binomial standard errors. Measured (seed 41, 10,000 customers): 656 customers targeted,
+    23.2% come back against 18.1% without the campaign, +5.0 points (SE 0.85, z = 5.9; 33
+    customers come back only with the message, none only without it). With the SMS open rate
+    at 0 the difference is exactly 0 (18.2% in both runs), so the test fails.
+    """
+    without = bau.model_copy(
+        update={"campaigns": [c for c in bau.campaigns if c.name != "win_back_sms"]}
+    )
+    assert len(without.campaigns) == len(bau.campaigns) - 1
+    kw = dict(seed=41, customers=10_000)
+    r = simulate(default_scenario, bau, record_messages=True, **kw)
+    control = simulate(default_scenario, without, **kw)
     log = r.extras["messages"]
     reached = log[
         (log["campaign"] == "win_back_sms")
         & log["outcome"].isin(["delivered", "opened", "clicked"])
     ]
-    first = reached.groupby("customer_id")["date"].min()
-    first = first[first < first.max() - pd.Timedelta(days=30)]
-    tx = r.transactions
-    bought = tx.merge(first.rename("sent"), left_on="customer_id", right_index=True)
-    back = bought[
-        (bought["date"] > bought["sent"])
-        & (bought["date"] <= bought["sent"] + pd.Timedelta(days=30))
-    ]
-    share = back["customer_id"].nunique() / len(first)
-    assert len(first) > 100
-    assert 0.05 <= share <= 0.30, share
+    first = reached.groupby("customer_id")["date"].min().rename("sent")
+    last_day = r.daily.index.max()
+    first = first[first + pd.Timedelta(days=30) <= last_day]
+
+    def came_back(result):
+        tx = result.transactions.merge(first, left_on="customer_id", right_index=True)
+        within = (tx["date"] > tx["sent"]) & (tx["date"] <= tx["sent"] + pd.Timedelta(days=30))
+        return first.index.isin(tx.loc[within, "customer_id"]).astype(float)
+
+    treated, untreated = came_back(r), came_back(control)
+    n = treated.size
+    d = treated - untreated
+    se_d = d.std(ddof=1) / np.sqrt(n)
+    share = treated.mean()
+    assert n > 300
+    assert d.mean() > 3 * se_d, (share, untreated.mean(), d.mean(), se_d)
+    assert share + 3 * np.sqrt(share * (1 - share) / n) < 0.5, share
