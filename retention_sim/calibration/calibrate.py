@@ -17,7 +17,6 @@ The mapping from the fitted models into the scenario, and its approximations, ar
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -31,16 +30,11 @@ from ..errors import InputError
 from ..model.observed import DROPOUT_CAUSE
 from ..model.observed import validate_history as _validate_history
 from ..outputs import atomic_write_text
-from .fitting import (
-    FitResult,
-    bgnbd_p_alive,
-    fit_bgnbd,
-    fit_gamma_gamma,
-    fit_pareto_nbd,
-    gamma_gamma_mean_spend,
-    pareto_nbd_p_alive,
-)
+from .fitted_scenario import DAYS_PER_YEAR, scenario_data
+from .fitting import FitResult
 from .forecast import expected_purchases
+from .purchase_models import bgnbd_p_alive, fit_bgnbd, fit_pareto_nbd, pareto_nbd_p_alive
+from .spend_model import fit_gamma_gamma, gamma_gamma_mean_spend
 from .transactions import (
     TIME_UNITS,
     TransactionLog,
@@ -52,7 +46,11 @@ __all__ = ["Calibration", "calibrate"]
 
 _MODEL_LABEL = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "gamma_gamma": "gamma-gamma"}
 _MIN_CUSTOMERS = 10
-_DAYS_PER_YEAR = 365.0  # the simulator's year (population.daily_hazard, purchase rates)
+_BGNBD_NOTE = (
+    "BG/NBD dropout (after a purchase, probability p) is carried in the scenario as a "
+    "gamma-distributed hazard with the mean and variance of lambda*p; the customers "
+    "file keeps the exact posterior (hazard lambda*p per customer)"
+)
 
 
 # ----------------------------------------------------------------------------- calibration
@@ -189,94 +187,6 @@ def _fit_or_none(fn: Any, *args: Any, notes: list[str], label: str) -> FitResult
     return fit
 
 
-def _gamma_moments_of_product(r: float, alpha: float, a: float, b: float) -> tuple[float, float]:
-    """Mean and shape of the gamma with the mean and variance of ``λ p`` (λ ~ Γ(r, α), p ~ B(a, b))."""
-    m = (r / alpha) * (a / (a + b))
-    m2 = (r * (r + 1.0) / alpha**2) * (a * (a + 1.0) / ((a + b) * (a + b + 1.0)))
-    var = max(m2 - m * m, 1e-300)
-    return m, m * m / var
-
-
-def _scenario_data(
-    *,
-    name: str,
-    description: str,
-    start: pd.Timestamp,
-    unit_days: float,
-    purchase: FitResult,
-    spend: dict[str, float],
-    expected_alive: float,
-    tenure_days: np.ndarray,
-    loyal_min_purchases: int,
-    currency: str,
-) -> dict[str, Any]:
-    """The calibrated scenario as a mapping (see docs/model.md for the mapping)."""
-    p = purchase.params
-    per_year = _DAYS_PER_YEAR / unit_days
-    rate_mean = p["r"] / p["alpha"] * per_year
-    if purchase.model == "pareto_nbd":
-        hazard_day, frailty_shape = p["s"] / (p["beta"] * unit_days), p["s"]
-    else:
-        m, shape = _gamma_moments_of_product(p["r"], p["alpha"], p["a"], p["b"])
-        hazard_day, frailty_shape = m / unit_days, shape
-    annual = float(min(-math.expm1(-hazard_day * _DAYS_PER_YEAR), 0.999999))
-    mean_years = float(np.mean(tenure_days)) / _DAYS_PER_YEAR
-    max_years = max(float(np.max(tenure_days)) / _DAYS_PER_YEAR, 1.0 / _DAYS_PER_YEAR)
-    off = {"annual_probability": 0.0}
-    causes: dict[str, Any] = {
-        "death": dict(off),
-        "relocation": dict(off),
-        "friends": dict(off),
-        "lifestyle": dict(off),
-        "competitor": {"annual_probability": 0.0, "events_per_year": 0.0},
-        "dissatisfaction": dict(off),
-        "indifference": {"annual_probability": 0.0, "stage_multiplier": {}},
-    }
-    causes[DROPOUT_CAUSE] = {"annual_probability": _round(annual), "frailty": True}
-    return {
-        "name": name,
-        "description": description,
-        "calendar": {"start": start.date().isoformat(), "horizon_days": 365},
-        "population": {
-            "initial_customers": max(int(round(expected_alive)), 0),
-            "arrivals_per_day": 0.0,
-            "tenure": {"mean_years": _round(mean_years), "max_years": _round(max_years)},
-            "segments": {
-                "calibrated": {
-                    "share": 1.0,
-                    "purchase_rate_per_year": {
-                        "mean": _round(rate_mean),
-                        "shape": _round(p["r"]),
-                    },
-                    "spend": {
-                        "mean_per_purchase": _round(spend["mean_per_purchase"]),
-                        "p": _round(spend["p"]),
-                        "q": _round(spend["q"]),
-                    },
-                    "frailty_shape": _round(frailty_shape),
-                }
-            },
-        },
-        "stages": {"loyal_min_tier": None, "loyal_min_purchases": int(loyal_min_purchases)},
-        "churn": {"causes": causes},
-        "social": {"mean_ties": 0.0},
-        "loyalty": {"enabled": False},
-        "satisfaction": {"spread": 0.0, "purchase_sensitivity": 0.0},
-        "service": {
-            "agents": 1,
-            "product_issue_rate_per_year": 0.0,
-            "inquiry_rate_per_year": 0.0,
-            "agent_cost_per_day": 0.0,
-        },
-        "economics": {"currency": currency, "acquisition_cost": 0.0},
-    }
-
-
-def _round(x: float) -> float:
-    """Six significant digits: readable YAML without changing the fit materially."""
-    return float(f"{x:.6g}")
-
-
 def _scenario_header(cal: Calibration) -> str:
     lg = cal.log.describe()
     sel = cal.fits[cal.selected]
@@ -311,6 +221,150 @@ def _scenario_header(cal: Calibration) -> str:
         "used only under a contact policy. See docs/model.md, 'Calibration from transaction logs'.",
     ]
     return "".join(f"# {line}\n" for line in lines)
+
+
+def _check_enough(n: int, x: np.ndarray, until: str, source: str) -> None:
+    if n < _MIN_CUSTOMERS or x.sum() < 1:
+        raise InputError(
+            f"too little data to fit up to {until}: {n} customers and {int(x.sum())} "
+            f"repeat purchases (need at least {_MIN_CUSTOMERS} customers and some repeat "
+            "purchases; try a later --until)",
+            source=source,
+        )
+
+
+def _log_notes(log: TransactionLog) -> list[str]:
+    """What the reader did to the log that is worth saying."""
+    notes: list[str] = []
+    if log.duplicate_rows:
+        notes.append(
+            f"{log.duplicate_rows} exact duplicate rows "
+            f"{'dropped' if log.duplicates == 'drop' else 'kept (they add to that day amount)'}"
+        )
+    if log.same_day_merged:
+        notes.append(
+            f"{log.same_day_merged} rows merged into same-day purchases (frequency counts days)"
+        )
+    return notes
+
+
+def _fit_purchases(
+    x: np.ndarray, t_x: np.ndarray, T: np.ndarray, *, model: str, notes: list[str], source: str
+) -> tuple[dict[str, FitResult], str]:
+    """Both purchase models, and the one selected (the higher likelihood, unless forced)."""
+    fits: dict[str, FitResult] = {}
+    for key, fn in (("bgnbd", fit_bgnbd), ("pareto_nbd", fit_pareto_nbd)):
+        f = _fit_or_none(fn, x, t_x, T, notes=notes, label=_MODEL_LABEL[key])
+        if f is not None:
+            fits[key] = f
+    if not fits:
+        raise InputError("neither purchase model could be fitted to this log", source=source)
+    if model == "auto":
+        return fits, max(fits, key=lambda k: fits[k].loglik)
+    if model in fits:
+        return fits, model
+    raise InputError(f"the {_MODEL_LABEL[model]} model could not be fitted to this log")
+
+
+def _fit_spend(
+    x: np.ndarray, zbar: np.ndarray, *, notes: list[str], until: str, source: str
+) -> tuple[FitResult, dict[str, float]]:
+    """Gamma-gamma on the mean of the repeat purchases (customers with x ≥ 1, z̄ > 0), and the
+    scenario's spend parameters (q kept above 1 so that the mean spend is finite)."""
+    usable = (x >= 1) & (zbar > 0)
+    if (x >= 1).sum() > usable.sum():
+        notes.append(
+            f"{int((x >= 1).sum() - usable.sum())} customers with repeat purchases worth 0 "
+            "left out of the spend fit"
+        )
+    if usable.sum() < _MIN_CUSTOMERS:
+        raise InputError(
+            f"only {int(usable.sum())} customers with paid repeat purchases up to {until}: "
+            "too few to fit the spend model",
+            source=source,
+        )
+    gg = fit_gamma_gamma(x[usable], zbar[usable])
+    gp, gq, gg_gamma = gg.params["p"], gg.params["q"], gg.params["gamma"]
+    q_scn = gq
+    if gq <= 1.02:
+        q_scn = 1.02
+        notes.append(
+            f"gamma-gamma q = {gq:.3g} <= 1 gives an infinite mean spend; the scenario uses q 1.02"
+        )
+    return gg, {"p": gp, "q": q_scn, "mean_per_purchase": gp * gg_gamma / (q_scn - 1.0)}
+
+
+def _add_rfm(h: pd.DataFrame) -> None:
+    """RFM scores (quintiles among all customers of the log at ``until``) and named segments."""
+    from ..config.policy import RFM_SEGMENTS
+    from ..model.rfm import rfm_scores, rfm_segments
+
+    r_s, f_s, m_s, _ = rfm_scores(
+        h["days_since_last_purchase"].to_numpy(),
+        h["n_purchases"].to_numpy(),
+        h["average_order_value"].to_numpy(),
+    )
+    h["rfm_recency"], h["rfm_frequency"], h["rfm_monetary"] = r_s, f_s, m_s
+    h["rfm_score"] = [f"{a}{b}{c}" for a, b, c in zip(r_s, f_s, m_s, strict=True)]
+    h["rfm_segment"] = np.asarray(RFM_SEGMENTS, dtype=object)[rfm_segments(r_s, f_s)]
+
+
+def _customers_file(
+    h: pd.DataFrame,
+    log: TransactionLog,
+    *,
+    time_unit: str,
+    selected: str,
+    purchase: FitResult,
+    spend: FitResult,
+) -> pd.DataFrame:
+    """The observed customers with their history and the posterior of their state."""
+    unit_days = float(TIME_UNITS[time_unit])
+    x = h["frequency"].to_numpy(dtype=float)
+    T = h["T"].to_numpy(dtype=float)
+    zbar = h["monetary_value"].to_numpy(dtype=float)
+    prm = purchase.params
+    gp, gq, gg_gamma = spend.params["p"], spend.params["q"], spend.params["gamma"]
+    customers = pd.DataFrame(
+        {
+            "customer_id": h.index.to_numpy(),
+            "as_of": log.until,
+            "first_purchase": h["first_purchase"].to_numpy(),
+            "last_purchase": h["last_purchase"].to_numpy(),
+            "time_unit": time_unit,
+            "frequency": h["frequency"].to_numpy(),
+            "recency": h["recency"].to_numpy(),
+            "T": h["T"].to_numpy(),
+            "n_purchases": h["n_purchases"].to_numpy(),
+            "spend_total": h["spend_total"].to_numpy(),
+            "monetary_value": zbar,
+            "average_order_value": h["average_order_value"].to_numpy(),
+            "days_since_last_purchase": h["days_since_last_purchase"].to_numpy(),
+            "rfm_recency": h["rfm_recency"].to_numpy(),
+            "rfm_frequency": h["rfm_frequency"].to_numpy(),
+            "rfm_monetary": h["rfm_monetary"].to_numpy(),
+            "rfm_segment": h["rfm_segment"].to_numpy(),
+            "model": selected,
+            "p_alive": h["p_alive"].to_numpy(),
+            "rate_shape": prm["r"] + x,
+            "rate_rate_days": (prm["alpha"] + T) * unit_days,
+        }
+    )
+    if selected == "pareto_nbd":
+        customers["hazard_shape"] = prm["s"]
+        customers["hazard_rate_days"] = (prm["beta"] + T) * unit_days
+    else:
+        customers["dropout_a"] = prm["a"]
+        customers["dropout_b"] = prm["b"] + x
+    customers["spend_p"] = gp
+    customers["nu_shape"] = gp * x + gq
+    customers["nu_rate"] = gg_gamma + x * zbar
+    customers["expected_spend_per_purchase"] = gamma_gamma_mean_spend(
+        (gp, max(gq, 1.02), gg_gamma), x, zbar
+    )
+    validated = _validate_history(customers, source="(calibration)")
+    customers["expected_purchases_365d"] = expected_purchases(validated, 0.0, DAYS_PER_YEAR)
+    return customers
 
 
 def calibrate(
@@ -390,129 +444,22 @@ def calibrate(
     T = h["T"].to_numpy(dtype=float)
     zbar = h["monetary_value"].to_numpy(dtype=float)
     until_s = log.until.date().isoformat()
-    if len(h) < _MIN_CUSTOMERS or x.sum() < 1:
-        raise InputError(
-            f"too little data to fit up to {until_s}: {len(h)} customers and {int(x.sum())} "
-            f"repeat purchases (need at least {_MIN_CUSTOMERS} customers and some repeat "
-            "purchases; try a later --until)",
-            source=log.source,
-        )
-    notes: list[str] = []
-    if log.duplicate_rows:
-        notes.append(
-            f"{log.duplicate_rows} exact duplicate rows "
-            f"{'dropped' if log.duplicates == 'drop' else 'kept (they add to that day amount)'}"
-        )
-    if log.same_day_merged:
-        notes.append(
-            f"{log.same_day_merged} rows merged into same-day purchases (frequency counts days)"
-        )
-    fits: dict[str, FitResult] = {}
-    for key, fn in (("bgnbd", fit_bgnbd), ("pareto_nbd", fit_pareto_nbd)):
-        f = _fit_or_none(fn, x, t_x, T, notes=notes, label=_MODEL_LABEL[key])
-        if f is not None:
-            fits[key] = f
-    if not fits:
-        raise InputError("neither purchase model could be fitted to this log", source=log.source)
-    if model == "auto":
-        selected = max(fits, key=lambda k: fits[k].loglik)
-    elif model in fits:
-        selected = model
-    else:
-        raise InputError(f"the {_MODEL_LABEL[model]} model could not be fitted to this log")
-
-    # spend: gamma-gamma on the mean of the repeat purchases (customers with x >= 1, z̄ > 0)
-    usable = (x >= 1) & (zbar > 0)
-    if (x >= 1).sum() > usable.sum():
-        notes.append(
-            f"{int((x >= 1).sum() - usable.sum())} customers with repeat purchases worth 0 "
-            "left out of the spend fit"
-        )
-    if usable.sum() < _MIN_CUSTOMERS:
-        raise InputError(
-            f"only {int(usable.sum())} customers with paid repeat purchases up to {until_s}: "
-            "too few to fit the spend model",
-            source=log.source,
-        )
-    gg = fit_gamma_gamma(x[usable], zbar[usable])
-    fits["gamma_gamma"] = gg
-    gp, gq, gg_gamma = gg.params["p"], gg.params["q"], gg.params["gamma"]
-    q_scn = gq
-    if gq <= 1.02:
-        q_scn = 1.02
-        notes.append(
-            f"gamma-gamma q = {gq:.3g} <= 1 gives an infinite mean spend; the scenario uses q 1.02"
-        )
-    spend = {"p": gp, "q": q_scn, "mean_per_purchase": gp * gg_gamma / (q_scn - 1.0)}
-
-    # posterior of each customer's unobserved state under the selected model
+    _check_enough(len(h), x, until_s, log.source)
+    notes = _log_notes(log)
+    fits, selected = _fit_purchases(x, t_x, T, model=model, notes=notes, source=log.source)
+    fits["gamma_gamma"], spend = _fit_spend(x, zbar, notes=notes, until=until_s, source=log.source)
     sel = fits[selected]
     prm = sel.params
-    if selected == "pareto_nbd":
-        p_alive = pareto_nbd_p_alive(tuple(prm.values()), x, t_x, T)
-    else:
-        p_alive = bgnbd_p_alive(tuple(prm.values()), x, t_x, T)
-    h["p_alive"] = p_alive
-
-    # RFM (quintiles among all customers of the log at `until`) and named segments
-    from ..config.policy import RFM_SEGMENTS
-    from ..model.rfm import rfm_scores, rfm_segments
-
-    r_s, f_s, m_s, _ = rfm_scores(
-        h["days_since_last_purchase"].to_numpy(),
-        h["n_purchases"].to_numpy(),
-        h["average_order_value"].to_numpy(),
+    # posterior of each customer's unobserved state under the selected model
+    alive = pareto_nbd_p_alive if selected == "pareto_nbd" else bgnbd_p_alive
+    h["p_alive"] = p_alive = alive(tuple(prm.values()), x, t_x, T)
+    _add_rfm(h)
+    customers = _customers_file(
+        h, log, time_unit=time_unit, selected=selected, purchase=sel, spend=fits["gamma_gamma"]
     )
-    h["rfm_recency"], h["rfm_frequency"], h["rfm_monetary"] = r_s, f_s, m_s
-    h["rfm_score"] = [f"{a}{b}{c}" for a, b, c in zip(r_s, f_s, m_s, strict=True)]
-    h["rfm_segment"] = np.asarray(RFM_SEGMENTS, dtype=object)[rfm_segments(r_s, f_s)]
-
-    customers = pd.DataFrame(
-        {
-            "customer_id": h.index.to_numpy(),
-            "as_of": log.until,
-            "first_purchase": h["first_purchase"].to_numpy(),
-            "last_purchase": h["last_purchase"].to_numpy(),
-            "time_unit": time_unit,
-            "frequency": h["frequency"].to_numpy(),
-            "recency": h["recency"].to_numpy(),
-            "T": h["T"].to_numpy(),
-            "n_purchases": h["n_purchases"].to_numpy(),
-            "spend_total": h["spend_total"].to_numpy(),
-            "monetary_value": zbar,
-            "average_order_value": h["average_order_value"].to_numpy(),
-            "days_since_last_purchase": h["days_since_last_purchase"].to_numpy(),
-            "rfm_recency": r_s,
-            "rfm_frequency": f_s,
-            "rfm_monetary": m_s,
-            "rfm_segment": h["rfm_segment"].to_numpy(),
-            "model": selected,
-            "p_alive": p_alive,
-            "rate_shape": prm["r"] + x,
-            "rate_rate_days": (prm["alpha"] + T) * unit_days,
-        }
-    )
-    if selected == "pareto_nbd":
-        customers["hazard_shape"] = prm["s"]
-        customers["hazard_rate_days"] = (prm["beta"] + T) * unit_days
-    else:
-        customers["dropout_a"] = prm["a"]
-        customers["dropout_b"] = prm["b"] + x
-    customers["spend_p"] = gp
-    customers["nu_shape"] = gp * x + gq
-    customers["nu_rate"] = gg_gamma + x * zbar
-    customers["expected_spend_per_purchase"] = gamma_gamma_mean_spend(
-        (gp, max(gq, 1.02), gg_gamma), x, zbar
-    )
-    validated = _validate_history(customers, source="(calibration)")
-    customers["expected_purchases_365d"] = expected_purchases(validated, 0.0, _DAYS_PER_YEAR)
-
-    tenure_days = T * unit_days
-    loyal_min = int(max(2, np.quantile(h["n_purchases"].to_numpy(), 0.8)))
     stem = Path(log.source).stem if log.source else "log"
-    sc_name = name or f"calibrated_{stem}"
-    data = _scenario_data(
-        name=sc_name,
+    data = scenario_data(
+        name=name or f"calibrated_{stem}",
         description=(
             f"Calibrated from {Path(log.source).name} up to {until_s}: "
             f"{_MODEL_LABEL[selected]} purchases and dropout, gamma-gamma spend."
@@ -522,28 +469,14 @@ def calibrate(
         purchase=sel,
         spend=spend,
         expected_alive=float(p_alive.sum()),
-        tenure_days=tenure_days,
-        loyal_min_purchases=loyal_min,
+        tenure_days=T * unit_days,
+        loyal_min_purchases=int(max(2, np.quantile(h["n_purchases"].to_numpy(), 0.8))),
         currency=currency,
     )
     scenario = scenario_from_dict(data, source="(calibrated scenario)")
     if selected == "bgnbd":
-        notes.append(
-            "BG/NBD dropout (after a purchase, probability p) is carried in the scenario as a "
-            "gamma-distributed hazard with the mean and variance of lambda*p; the customers "
-            "file keeps the exact posterior (hazard lambda*p per customer)"
-        )
-    cal = Calibration(
-        log=log,
-        time_unit=time_unit,
-        histories=h,
-        fits=fits,
-        selected=selected,
-        scenario=scenario,
-        scenario_data=data,
-        customers=customers,
-        notes=notes,
-    )
+        notes.append(_BGNBD_NOTE)
+    cal = Calibration(log, time_unit, h, fits, selected, scenario, data, customers, notes)
     if scenario_out is not None:
         cal.write_scenario(scenario_out)
     if customers_out is not None:

@@ -17,7 +17,7 @@ from ..model.observed import DROPOUT_CAUSE, as_history, history_as_of, load_hist
 from ..model.observed import validate_history as _validate_history
 from ..outputs import atomic_write_text, write_json
 from ..vocabulary import CAUSES
-from .fitting import _bg_expected_alive, _pareto_expected_alive
+from .purchase_models import bgnbd_expected_alive, pareto_nbd_expected_alive
 from .transactions import TransactionLog, holdout_counts, parse_date
 
 __all__ = ["Forecast", "forecast", "forecast_notes", "holdout_comparison", "expected_purchases"]
@@ -39,10 +39,10 @@ def expected_purchases(history: pd.DataFrame, t1_days: Any, t2_days: Any) -> np.
     def alive_mean(t: Any) -> np.ndarray:
         t = np.asarray(t, dtype=float)
         if model == "pareto_nbd":
-            return _pareto_expected_alive(
+            return pareto_nbd_expected_alive(
                 R, A, h["hazard_shape"].to_numpy(), h["hazard_rate_days"].to_numpy(), t
             )
-        return _bg_expected_alive(R, A, h["dropout_a"].to_numpy(), h["dropout_b"].to_numpy(), t)
+        return bgnbd_expected_alive(R, A, h["dropout_a"].to_numpy(), h["dropout_b"].to_numpy(), t)
 
     return h["p_alive"].to_numpy() * (alive_mean(t2_days) - alive_mean(t1_days))
 
@@ -131,6 +131,83 @@ class Forecast:
         return "\n".join(lines)
 
 
+def _simulate_window(
+    sim_sc: Scenario,
+    h: pd.DataFrame,
+    *,
+    replications: int,
+    seed: int,
+    day_from: int,
+    n_weeks: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Run the replications; per customer: purchases, runs with any, spend; per run and week:
+    purchases and spend (only the window's days, only the observed customers)."""
+    from ..model.simulation import build_world, run_world
+
+    n = len(h)
+    counts = np.zeros(n)
+    any_buy = np.zeros(n)
+    spend = np.zeros(n)
+    weekly = np.zeros((replications, n_weeks))
+    weekly_spend = np.zeros((replications, n_weeks))
+    for k in range(replications):
+        world = build_world(sim_sc, seed=seed + k, history=h)
+        run_world(world)
+        tx = world.transactions.arrays()
+        rows = tx["customer_id"].astype(np.int64)
+        days = tx["day"].astype(np.int64)
+        amount = tx["amount"].astype(float)
+        keep = (days >= day_from) & (rows < world.pop.n_initial)
+        who = world.pop.extra["observed_rows"][rows[keep]]
+        c_k = np.bincount(who, minlength=n)
+        counts += c_k
+        any_buy += c_k > 0
+        spend += np.bincount(who, weights=amount[keep], minlength=n)
+        wk = (days[keep] - day_from) // 7
+        weekly[k] = np.bincount(wk, minlength=n_weeks)
+        weekly_spend[k] = np.bincount(wk, weights=amount[keep], minlength=n_weeks)
+    return counts, any_buy, spend, weekly, weekly_spend
+
+
+def _weekly_frame(
+    h: pd.DataFrame,
+    weekly: np.ndarray,
+    weekly_spend: np.ndarray,
+    *,
+    as_of: pd.Timestamp,
+    day_from: int,
+    horizon: int,
+    q: tuple[float, float],
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The weekly aggregate (simulated with its interval, and the model's), and the simulated
+    cumulative purchases per run and week."""
+    q_lo, q_hi = q
+    n_weeks = weekly.shape[1]
+    t_lo = np.arange(n_weeks) * 7 + day_from
+    t_hi = np.minimum(t_lo + 7, horizon)
+    model_week = np.array(
+        [float(expected_purchases(h, a, b).sum()) for a, b in zip(t_lo, t_hi, strict=True)]
+    )
+    cum = np.cumsum(weekly, axis=1)
+    week_start = as_of + pd.to_timedelta(t_lo + 1, unit="D")
+    weekly_frame = pd.DataFrame(
+        {
+            "week_start": week_start,
+            "days": (t_hi - t_lo).astype(np.int64),
+            "purchases_mean": weekly.mean(axis=0),
+            "purchases_lower": np.quantile(weekly, q_lo, axis=0),
+            "purchases_upper": np.quantile(weekly, q_hi, axis=0),
+            "purchases_model": model_week,
+            "cumulative_mean": cum.mean(axis=0),
+            "cumulative_lower": np.quantile(cum, q_lo, axis=0),
+            "cumulative_upper": np.quantile(cum, q_hi, axis=0),
+            "cumulative_model": np.cumsum(model_week),
+            "spend_mean": weekly_spend.mean(axis=0),
+        }
+    )
+    return weekly_frame, cum
+
+
 def forecast(
     scenario: Scenario | str | Path,
     customers: pd.DataFrame | str | Path,
@@ -167,8 +244,6 @@ def forecast(
     Forecast
         Per-customer expectations, the weekly aggregate and a summary.
     """
-    from ..model.simulation import build_world, run_world
-
     if replications < 1:
         raise InputError("replications must be at least 1")
     if not 0.0 < interval < 1.0:
@@ -201,54 +276,15 @@ def forecast(
         }
     )
     n = len(h)
-    window = horizon - day_from
-    n_weeks = -(-window // 7)
-    counts = np.zeros(n)
-    any_buy = np.zeros(n)
-    spend = np.zeros(n)
-    weekly = np.zeros((replications, n_weeks))
-    weekly_spend = np.zeros((replications, n_weeks))
-    for k in range(replications):
-        world = build_world(sim_sc, seed=seed + k, history=h)
-        run_world(world)
-        tx = world.transactions.arrays()
-        rows = tx["customer_id"].astype(np.int64)
-        days = tx["day"].astype(np.int64)
-        amount = tx["amount"].astype(float)
-        keep = (days >= day_from) & (rows < world.pop.n_initial)
-        who = world.pop.extra["observed_rows"][rows[keep]]
-        c_k = np.bincount(who, minlength=n)
-        counts += c_k
-        any_buy += c_k > 0
-        spend += np.bincount(who, weights=amount[keep], minlength=n)
-        wk = (days[keep] - day_from) // 7
-        weekly[k] = np.bincount(wk, minlength=n_weeks)
-        weekly_spend[k] = np.bincount(wk, weights=amount[keep], minlength=n_weeks)
-
-    t_lo = np.arange(n_weeks) * 7 + day_from
-    t_hi = np.minimum(t_lo + 7, horizon)
-    model_week = np.array(
-        [float(expected_purchases(h, a, b).sum()) for a, b in zip(t_lo, t_hi, strict=True)]
+    n_weeks = -(-(horizon - day_from) // 7)
+    counts, any_buy, spend, weekly, weekly_spend = _simulate_window(
+        sim_sc, h, replications=replications, seed=seed, day_from=day_from, n_weeks=n_weeks
+    )
+    q_lo, q_hi = (1.0 - interval) / 2.0, 1.0 - (1.0 - interval) / 2.0
+    weekly_frame, cum = _weekly_frame(
+        h, weekly, weekly_spend, as_of=as_of, day_from=day_from, horizon=horizon, q=(q_lo, q_hi)
     )
     per_customer_model = expected_purchases(h, float(day_from), float(horizon))
-    q_lo, q_hi = (1.0 - interval) / 2.0, 1.0 - (1.0 - interval) / 2.0
-    cum = np.cumsum(weekly, axis=1)
-    week_start = as_of + pd.to_timedelta(t_lo + 1, unit="D")
-    weekly_frame = pd.DataFrame(
-        {
-            "week_start": week_start,
-            "days": (t_hi - t_lo).astype(np.int64),
-            "purchases_mean": weekly.mean(axis=0),
-            "purchases_lower": np.quantile(weekly, q_lo, axis=0),
-            "purchases_upper": np.quantile(weekly, q_hi, axis=0),
-            "purchases_model": model_week,
-            "cumulative_mean": cum.mean(axis=0),
-            "cumulative_lower": np.quantile(cum, q_lo, axis=0),
-            "cumulative_upper": np.quantile(cum, q_hi, axis=0),
-            "cumulative_model": np.cumsum(model_week),
-            "spend_mean": weekly_spend.mean(axis=0),
-        }
-    )
     per_customer = pd.DataFrame(
         {
             "customer_id": h["customer_id"].to_numpy(),

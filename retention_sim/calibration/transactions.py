@@ -178,6 +178,74 @@ def _missing_column_error(
 
 
 # ----------------------------------------------------------------------------- reading
+def _read_csv(p: Path, sep: str) -> pd.DataFrame:
+    """Every cell as text (nothing guessed), or one line saying why the file is unreadable."""
+    src = str(p)
+    if not p.is_file():
+        raise InputError("file not found", source=src)
+    try:
+        return pd.read_csv(
+            p,
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            encoding="utf-8",
+        )
+    except pd.errors.EmptyDataError:
+        raise InputError("the file is empty (no header, no rows)", source=src) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", source=src) from None
+    except pd.errors.ParserError as exc:
+        msg = " ".join(str(exc).split())
+        raise InputError(f"not a valid CSV table: {msg}", source=src) from None
+
+
+def _checked_values(
+    raw: pd.DataFrame,
+    line_no: np.ndarray,
+    src: str,
+    *,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    date_format: str | None,
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Customer ids, dates and amounts, every value checked (the first bad lines named)."""
+    cust = raw[customer_col].str.strip()
+    bad = (cust == "").to_numpy()
+    if bad.any():
+        raise InputError(
+            f"column {customer_col!r}: blank customer id on {_lines(bad, line_no)}", source=src
+        )
+    dates, bad = _parse_dates(raw[date_col], date_format=date_format)
+    if bad.any():
+        expected = f"format {date_format!r}" if date_format else "YYYY-MM-DD or YYYYMMDD"
+        raise InputError(
+            f"column {date_col!r}: {int(bad.sum())} value(s) are not dates ({expected}) on "
+            f"{_lines(bad, line_no)}: {_examples(bad, raw[date_col])}",
+            source=src,
+        )
+    amount = pd.to_numeric(raw[amount_col].str.strip(), errors="coerce")
+    bad = (~np.isfinite(amount.to_numpy(dtype=float, na_value=np.nan))) | amount.isna().to_numpy()
+    if bad.any():
+        raise InputError(
+            f"column {amount_col!r}: {int(bad.sum())} value(s) are not numbers on "
+            f"{_lines(bad, line_no)}: {_examples(bad, raw[amount_col])}",
+            source=src,
+        )
+    bad = (amount < 0).to_numpy()
+    if bad.any():
+        raise InputError(
+            f"column {amount_col!r}: {int(bad.sum())} negative amount(s) on "
+            f"{_lines(bad, line_no)}: {_examples(bad, raw[amount_col])}; returns and refunds "
+            "are not purchases: net them into the original purchase or remove them",
+            source=src,
+        )
+
+    return cust, dates, amount
+
+
 def read_transactions(
     path: str | Path,
     *,
@@ -219,26 +287,8 @@ def read_transactions(
     """
     if duplicates not in ("keep", "drop"):
         raise ValueError("duplicates must be 'keep' or 'drop'")
-    p = Path(path)
-    src = str(p)
-    if not p.is_file():
-        raise InputError("file not found", source=src)
-    try:
-        raw = pd.read_csv(
-            p,
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-            encoding="utf-8",
-        )
-    except pd.errors.EmptyDataError:
-        raise InputError("the file is empty (no header, no rows)", source=src) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", source=src) from None
-    except pd.errors.ParserError as exc:
-        msg = " ".join(str(exc).split())
-        raise InputError(f"not a valid CSV table: {msg}", source=src) from None
+    src = str(Path(path))
+    raw = _read_csv(Path(path), sep)
     columns = [str(c) for c in raw.columns]
     raw.columns = [c.strip() for c in columns]
     columns = list(raw.columns)
@@ -259,37 +309,15 @@ def read_transactions(
     if raw.empty:
         raise InputError("the file has a header but no purchase rows", source=src)
 
-    cust = raw[customer_col].str.strip()
-    bad = (cust == "").to_numpy()
-    if bad.any():
-        raise InputError(
-            f"column {customer_col!r}: blank customer id on {_lines(bad, line_no)}", source=src
-        )
-    dates, bad = _parse_dates(raw[date_col], date_format=date_format)
-    if bad.any():
-        expected = f"format {date_format!r}" if date_format else "YYYY-MM-DD or YYYYMMDD"
-        raise InputError(
-            f"column {date_col!r}: {int(bad.sum())} value(s) are not dates ({expected}) on "
-            f"{_lines(bad, line_no)}: {_examples(bad, raw[date_col])}",
-            source=src,
-        )
-    amount = pd.to_numeric(raw[amount_col].str.strip(), errors="coerce")
-    bad = (~np.isfinite(amount.to_numpy(dtype=float, na_value=np.nan))) | amount.isna().to_numpy()
-    if bad.any():
-        raise InputError(
-            f"column {amount_col!r}: {int(bad.sum())} value(s) are not numbers on "
-            f"{_lines(bad, line_no)}: {_examples(bad, raw[amount_col])}",
-            source=src,
-        )
-    bad = (amount < 0).to_numpy()
-    if bad.any():
-        raise InputError(
-            f"column {amount_col!r}: {int(bad.sum())} negative amount(s) on "
-            f"{_lines(bad, line_no)}: {_examples(bad, raw[amount_col])}; returns and refunds "
-            "are not purchases: net them into the original purchase or remove them",
-            source=src,
-        )
-
+    cust, dates, amount = _checked_values(
+        raw,
+        line_no,
+        src,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        date_format=date_format,
+    )
     frame = pd.DataFrame(
         {
             "customer_id": cust.to_numpy(),

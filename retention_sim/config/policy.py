@@ -8,15 +8,14 @@ Audiences are declarative filters; nothing in a policy is ever evaluated as code
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from ..errors import InputError
 from ..vocabulary import ChannelName, StageName
+from .base import StrictModel, apply_dotted, content_hash
 from .files import load_model, validate_model
 
 __all__ = [
@@ -75,11 +74,7 @@ Trigger = Literal["predicted_next_purchase"]
 Every = Literal["daily", "weekly", "biweekly", "monthly", "quarterly"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class Cadence(_Strict):
+class Cadence(StrictModel):
     """When a scheduled campaign sends: exactly one of ``every``, ``every_n_days``, ``dates``,
     ``trigger``.
 
@@ -117,7 +112,7 @@ class Cadence(_Strict):
         return self
 
 
-class Range(_Strict):
+class Range(StrictModel):
     min: NonNeg | None = None
     max: NonNeg | None = None
 
@@ -128,7 +123,7 @@ class Range(_Strict):
         return self
 
 
-class Audience(_Strict):
+class Audience(StrictModel):
     """Declarative filters; a customer must pass every filter that is given."""
 
     stages: list[StageName] | None = None
@@ -140,7 +135,7 @@ class Audience(_Strict):
     members_only: bool = False
 
 
-class Offer(_Strict):
+class Offer(StrictModel):
     """What a message gives: a discount valid for some days, bonus points, or a gift."""
 
     discount: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
@@ -155,7 +150,7 @@ class Offer(_Strict):
         return self
 
 
-class JourneyStep(_Strict):
+class JourneyStep(StrictModel):
     after_days: Annotated[int, Field(ge=0, le=3650)]
     channel: ChannelName | Literal["preferred"] = "email"
     content: Content = "info"
@@ -175,7 +170,7 @@ _DEFAULT_CONTENT: dict[str, Content] = {
 }
 
 
-class Campaign(_Strict):
+class Campaign(StrictModel):
     """One campaign. Which fields apply depends on ``type``:
 
     - ``notification`` / ``notification_with_offer`` / ``proactive_call``: ``cadence``;
@@ -233,7 +228,7 @@ class Campaign(_Strict):
         return self.content or _DEFAULT_CONTENT[self.type]
 
 
-class Cap(_Strict):
+class Cap(StrictModel):
     """At most ``max`` messages on ``channel`` (or ``any`` channel) per window."""
 
     channel: ChannelName | Literal["any"] = "any"
@@ -242,14 +237,14 @@ class Cap(_Strict):
     window: Literal["rolling", "calendar"] = "rolling"
 
 
-class Guardrails(_Strict):
+class Guardrails(StrictModel):
     caps: list[Cap] = []
     min_gap_hours: dict[ChannelName, Annotated[float, Field(ge=0.0, le=24 * 365)]] = {}
     quiet_weekdays: list[Weekday] = []
     holdout_share: Probability = 0.0
 
 
-class Membership(_Strict):
+class Membership(StrictModel):
     """A paid membership: a yearly fee, a member discount, a yearly renewal decision."""
 
     fee_per_year: NonNeg
@@ -261,7 +256,7 @@ class Membership(_Strict):
     renewal_value_sensitivity: NonNeg = 0.5
 
 
-class Referral(_Strict):
+class Referral(StrictModel):
     """A referral programme: a reward for each friend brought in."""
 
     reward_value: NonNeg
@@ -269,12 +264,12 @@ class Referral(_Strict):
     audience: Audience = Audience(stages=["active", "loyal"])
 
 
-class Programmes(_Strict):
+class Programmes(StrictModel):
     membership: Membership | None = None
     referral: Referral | None = None
 
 
-class Policy(_Strict):
+class Policy(StrictModel):
     """A contact policy: a name, campaigns, guardrails, an optional budget and programmes."""
 
     name: str
@@ -294,42 +289,15 @@ class Policy(_Strict):
 
     def content_hash(self) -> str:
         """A stable hash of the validated content (for result stores and manifests)."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
+        return content_hash(self)
 
     def with_overrides(self, overrides: dict[str, Any]) -> Policy:
         """A copy with dotted-path fields replaced (list items by index), re-validated.
 
         Example: ``{"campaigns.0.cadence.every_n_days": 3, "guardrails.holdout_share": 0.1}``.
         """
-        data = self.model_dump(mode="json", exclude_none=False)
-        for path, value in overrides.items():
-            node: Any = data
-            keys = path.split(".")
-            for k in keys[:-1]:
-                node = _step(node, k, path)
-            last = keys[-1]
-            if isinstance(node, list):
-                node[_index(node, last, path)] = value
-            elif isinstance(node, dict) and last in node:
-                node[last] = value
-            else:
-                raise InputError(f"no such policy field {path!r}", field=path)
+        data = apply_dotted(self.model_dump(mode="json"), overrides, kind="policy")
         return policy_from_dict(_drop_none(data), source="(overrides)")
-
-
-def _index(node: list, key: str, path: str) -> int:
-    if not key.isdigit() or int(key) >= len(node):
-        raise InputError(f"no such policy field {path!r}", field=path)
-    return int(key)
-
-
-def _step(node: Any, key: str, path: str) -> Any:
-    if isinstance(node, list):
-        return node[_index(node, key, path)]
-    if isinstance(node, dict) and key in node and node[key] is not None:
-        return node[key]
-    raise InputError(f"no such policy field {path!r}", field=path)
 
 
 def _drop_none(obj: Any) -> Any:

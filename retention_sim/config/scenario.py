@@ -8,16 +8,16 @@ its name or docstring; the source of every default is in ``docs/model.md``.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from ..errors import InputError
 from ..vocabulary import CHANNELS, ChannelName, StageName
+from .base import StrictModel, apply_dotted, content_hash
+from .causes import Churn
 from .files import load_model, validate_model
+from .units import Days, Multiplier, NonNeg, Positive, Probability, Share
 
 __all__ = [
     "Scenario",
@@ -29,20 +29,9 @@ __all__ = [
     "Tier",
 ]
 
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-Share = Annotated[float, Field(gt=0.0, le=1.0)]
-NonNeg = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
-Multiplier = Annotated[float, Field(ge=0.0, le=1000.0, allow_inf_nan=False)]
-Days = Annotated[int, Field(ge=0, le=36_500)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
 
 # ----------------------------------------------------------------------------- calendar
-class Event(_Strict):
+class Event(StrictModel):
     """A calendar event that scales every customer's purchase probability (a sale, a holiday)."""
 
     name: str
@@ -52,7 +41,7 @@ class Event(_Strict):
     repeat_yearly: bool = True
 
 
-class Calendar(_Strict):
+class Calendar(StrictModel):
     """Day 0 is ``start``; the simulation runs ``horizon_days`` days."""
 
     start: dt.date
@@ -64,14 +53,14 @@ class Calendar(_Strict):
 
 
 # ----------------------------------------------------------------------------- population
-class GammaTrait(_Strict):
+class GammaTrait(StrictModel):
     """A positive trait that varies across customers as Gamma(shape, mean/shape)."""
 
     mean: Annotated[float, Field(gt=0.0, le=1e9, allow_inf_nan=False)]
     shape: Annotated[float, Field(gt=0.0, le=1e6, allow_inf_nan=False)]
 
 
-class Spend(_Strict):
+class Spend(StrictModel):
     """Gamma–gamma spend (Fader, Hardie & Lee 2005; Colombo & Jiang 1999).
 
     A transaction of customer *i* is Gamma(p, nu_i); nu_i is Gamma(q, gamma) across customers,
@@ -83,7 +72,7 @@ class Spend(_Strict):
     q: Annotated[float, Field(gt=1.0, allow_inf_nan=False)] = 4.0
 
 
-class Segment(_Strict):
+class Segment(StrictModel):
     """A customer segment: its share of the base and the distributions of its traits."""
 
     share: Share
@@ -106,7 +95,7 @@ class Segment(_Strict):
         return v
 
 
-class Tenure(_Strict):
+class Tenure(StrictModel):
     """Tenure of customers *when acquired into the history*: exponential with this mean,
     truncated at ``max_years``; the day-0 base is the survivors of that history, so its mean
     tenure is shorter (the frailer, longer-ago customers have left).
@@ -118,7 +107,7 @@ class Tenure(_Strict):
     max_years: Positive = 15.0
 
 
-class Population(_Strict):
+class Population(StrictModel):
     initial_customers: Annotated[int, Field(ge=0, le=50_000_000)]
     arrivals_per_day: NonNeg = 0.0
     tenure: Tenure = Tenure()
@@ -135,7 +124,7 @@ class Population(_Strict):
 
 
 # ----------------------------------------------------------------------------- stages
-class Stages(_Strict):
+class Stages(StrictModel):
     """Stage thresholds (days) and each stage's purchase multiplier."""
 
     onboarding_days: Days = 60
@@ -157,98 +146,14 @@ class Stages(_Strict):
         return self
 
 
-# ----------------------------------------------------------------------------- churn causes
-class BetaParams(_Strict):
-    alpha: Positive
-    beta: Positive
-
-
-class _Cause(_Strict):
-    annual_probability: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
-    frailty: bool = True
-    yearly_probability_beta: BetaParams | None = None
-
-
-class AcausalCause(_Strict):
-    """A cause nothing the company does can move (death, relocation, lifestyle change)."""
-
-    annual_probability: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
-    frailty: bool = False
-    yearly_probability_beta: BetaParams | None = None
-
-
-class FriendsCause(_Cause):
-    """Social contagion: each recently churned tie multiplies the hazard (Nitzan & Libai 2011)."""
-
-    per_churned_tie: NonNeg = 0.8
-    tie_memory_half_life_days: Positive = 90.0
-
-
-class CompetitorEvent(_Strict):
-    name: str = "competitor campaign"
-    start: dt.date
-    days: Annotated[int, Field(ge=1, le=3650)] = 30
-    multiplier: Multiplier = 2.0
-
-
-class CompetitorCause(_Cause):
-    """Competitor pull: random and scheduled pressure events; loyalty tiers protect."""
-
-    events_per_year: NonNeg = 2.0
-    event_days: Annotated[int, Field(ge=1, le=3650)] = 21
-    event_multiplier: Multiplier = 2.0
-    scheduled_events: list[CompetitorEvent] = []
-    tier_multiplier: dict[str, Multiplier] = {}
-    demotion_multiplier: Multiplier = 1.5
-    demotion_memory_days: Days = 180
-
-
-class DissatisfactionCause(_Cause):
-    """Product dissatisfaction: low satisfaction and unresolved issues raise the hazard."""
-
-    satisfaction_sensitivity: NonNeg = 4.0
-    per_unresolved_issue: NonNeg = 1.5
-
-
-class IndifferenceCause(_Cause):
-    """Company indifference: grows with days since the last valued touch."""
-
-    grace_days: NonNeg = 30.0
-    growth_per_30_days: NonNeg = 0.25
-    max_multiplier: Annotated[float, Field(ge=1.0, le=1000.0)] = 4.0
-    stage_multiplier: dict[StageName, Multiplier] = {"new": 2.0}
-
-
-class AnnoyanceCause(_Strict):
-    """Over-contact: zero while fatigue is below tolerance, rising with the excess."""
-
-    annual_probability_per_excess: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.5
-    frailty: bool = False
-
-
-class Causes(_Strict):
-    death: AcausalCause = AcausalCause(annual_probability=0.0025)
-    relocation: AcausalCause = AcausalCause(annual_probability=0.010)
-    friends: FriendsCause = FriendsCause(annual_probability=0.008)
-    lifestyle: AcausalCause = AcausalCause(annual_probability=0.020)
-    competitor: CompetitorCause = CompetitorCause(annual_probability=0.030)
-    dissatisfaction: DissatisfactionCause = DissatisfactionCause(annual_probability=0.035)
-    indifference: IndifferenceCause = IndifferenceCause(annual_probability=0.07)
-    annoyance: AnnoyanceCause = AnnoyanceCause()
-
-
-class Churn(_Strict):
-    causes: Causes = Causes()
-
-
-class Social(_Strict):
+class Social(StrictModel):
     """Sparse undirected tie structure between customers (Erdős–Rényi by segment-free pairing)."""
 
     mean_ties: Annotated[float, Field(ge=0.0, le=100.0)] = 4.0
 
 
 # ----------------------------------------------------------------------------- channels
-class Channel(_Strict):
+class Channel(StrictModel):
     """A contact channel: consent, cost, base response rates per delivered message, fatigue."""
 
     consent_share: Probability
@@ -262,7 +167,7 @@ class Channel(_Strict):
     preference_weight: NonNeg = 1.0
 
 
-class Responses(_Strict):
+class Responses(StrictModel):
     """How customers respond to delivered messages (used by contact policies).
 
     With ``r`` = total fatigue / the customer's tolerance:
@@ -286,12 +191,12 @@ class Responses(_Strict):
 
 
 # ----------------------------------------------------------------------------- loyalty
-class Tier(_Strict):
+class Tier(StrictModel):
     name: str
     threshold_points: NonNeg
 
 
-class Loyalty(_Strict):
+class Loyalty(StrictModel):
     """Points, tiers with a calendar qualification window, redemption and reward effects."""
 
     enabled: bool = True
@@ -323,7 +228,7 @@ class Loyalty(_Strict):
 
 
 # ----------------------------------------------------------------------------- satisfaction, service
-class Satisfaction(_Strict):
+class Satisfaction(StrictModel):
     """Satisfaction in [0, 1]; drifts back to ``reference`` with a half-life."""
 
     reference: Probability = 0.75
@@ -332,13 +237,13 @@ class Satisfaction(_Strict):
     purchase_sensitivity: NonNeg = 1.0
 
 
-class ServiceTime(_Strict):
+class ServiceTime(StrictModel):
     distribution: Literal["exponential", "gamma", "lognormal", "deterministic"] = "exponential"
     mean_minutes: Positive = 12.0
     cv: NonNeg = 1.0
 
 
-class AccountManagers(_Strict):
+class AccountManagers(StrictModel):
     """Dedicated account managers (a single point of contact) for the top spenders."""
 
     count: Annotated[int, Field(ge=0, le=10_000)] = 0
@@ -346,7 +251,7 @@ class AccountManagers(_Strict):
     cost_per_day: NonNeg = 0.0
 
 
-class Service(_Strict):
+class Service(StrictModel):
     """The service desk: a pool of agents, working ``hours_per_day`` hours a day.
 
     The desk is simulated in working time: one simulated day holds ``hours_per_day`` working
@@ -370,7 +275,7 @@ class Service(_Strict):
 
 
 # ----------------------------------------------------------------------------- economics
-class Economics(_Strict):
+class Economics(StrictModel):
     currency: str = "VND"
     gross_margin: Probability = 0.35
     acquisition_cost: NonNeg = 0.0
@@ -432,7 +337,7 @@ _DEFAULT_CHANNELS: dict[str, Channel] = {
 }
 
 
-class Scenario(_Strict):
+class Scenario(StrictModel):
     """A whole scenario: calendar, customers, stages, churn causes, channels, loyalty, service.
 
     Build one with :func:`load_scenario` (from YAML) or :func:`scenario_from_dict`.
@@ -475,28 +380,17 @@ class Scenario(_Strict):
 
     def content_hash(self) -> str:
         """A stable hash of the validated content (for result stores and manifests)."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
+        return content_hash(self)
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
-        """Return a copy with dotted-path fields replaced, re-validated.
+        """Return a copy with dotted-path fields replaced (list items by index), re-validated.
 
         Parameters
         ----------
         overrides
-            Mapping such as ``{"service.agents": 6, "population.initial_customers": 1000}``.
+            Mapping such as ``{"service.agents": 6, "loyalty.tiers.1.threshold_points": 3000}``.
         """
-        data = self.model_dump(mode="json")
-        for path, value in overrides.items():
-            node = data
-            keys = path.split(".")
-            for k in keys[:-1]:
-                if not isinstance(node, dict) or k not in node:
-                    raise InputError(f"no such scenario field {path!r}", field=path)
-                node = node[k]
-            if not isinstance(node, dict) or keys[-1] not in node:
-                raise InputError(f"no such scenario field {path!r}", field=path)
-            node[keys[-1]] = value
+        data = apply_dotted(self.model_dump(mode="json"), overrides, kind="scenario")
         return scenario_from_dict(data, source="(overrides)")
 
 

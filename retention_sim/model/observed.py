@@ -203,6 +203,45 @@ def _segment_traits(
     return draw_traits(scenario.model_copy(update={"population": pop_cfg}), rng, n)
 
 
+def _segment_labels(h: pd.DataFrame, seg_names: list[str]) -> np.ndarray:
+    """Each customer's segment: the file's ``segment`` column, or the scenario's only one."""
+    n = len(h)
+    if "segment" in h.columns:
+        labels: np.ndarray = h["segment"].astype(str).to_numpy()
+        unknown = sorted(set(labels) - set(seg_names))
+        if unknown:
+            raise InputError(
+                f"column 'segment' names unknown segment(s) {unknown}; the scenario has "
+                f"{seg_names}",
+                field="segment",
+            )
+    elif len(seg_names) > 1:
+        raise InputError(
+            "the scenario has several segments; the customers file needs a 'segment' column",
+            field="segment",
+        )
+    else:
+        labels = np.full(n, seg_names[0], dtype=object)
+
+    return labels
+
+
+def _starting_tiers(scenario: Scenario, spend: np.ndarray, tenure: np.ndarray) -> np.ndarray:
+    """Loyalty tier from the spend in the last qualification window, pro rata of tenure (the
+    file has no dates)."""
+    loyalty = scenario.loyalty
+    k = spend.size
+    if loyalty.enabled:
+        window = loyalty.qualification_window_days
+        share = np.minimum(window, tenure + 1.0) / (tenure + 1.0)
+        thresholds = np.array([t.threshold_points for t in loyalty.tiers])
+        points = spend * share * loyalty.points_per_currency
+        tier = (np.searchsorted(thresholds, points, side="right") - 1).astype(np.int8)
+    else:
+        tier = np.zeros(k, dtype=np.int8)
+    return tier
+
+
 def build_observed_population(
     scenario: Scenario,
     streams: Streams,
@@ -263,22 +302,7 @@ def build_observed_population(
     k = rows.size
 
     seg_names = list(scenario.population.segments)
-    if "segment" in h.columns:
-        labels = h["segment"].astype(str).to_numpy()
-        unknown = sorted(set(labels) - set(seg_names))
-        if unknown:
-            raise InputError(
-                f"column 'segment' names unknown segment(s) {unknown}; the scenario has "
-                f"{seg_names}",
-                field="segment",
-            )
-    elif len(seg_names) > 1:
-        raise InputError(
-            "the scenario has several segments; the customers file needs a 'segment' column",
-            field="segment",
-        )
-    else:
-        labels = np.full(n, seg_names[0], dtype=object)
+    labels = _segment_labels(h, seg_names)
 
     pop = build_population(
         scenario,
@@ -317,16 +341,7 @@ def build_observed_population(
     pop.spend_total[base] = spend
     tenure = (-first).astype(float)
     pop.last_valued_touch_day[base] = -np.floor(u_touch[rows] * np.minimum(tenure, 90.0))
-    loyalty = scenario.loyalty
-    if loyalty.enabled:
-        # spend in the last qualification window, pro rata of tenure (the file has no dates)
-        window = loyalty.qualification_window_days
-        share = np.minimum(window, tenure + 1.0) / (tenure + 1.0)
-        thresholds = np.array([t.threshold_points for t in loyalty.tiers])
-        points = spend * share * loyalty.points_per_currency
-        tier = (np.searchsorted(thresholds, points, side="right") - 1).astype(np.int8)
-    else:
-        tier = np.zeros(k, dtype=np.int8)
+    tier = _starting_tiers(scenario, spend, tenure)
     pop.tier[base] = tier
     amc = scenario.service.account_managers
     pop.has_account_manager[base] = False

@@ -124,36 +124,21 @@ def compare(
     pols = resolve_policies(policies, scenario)
     check_common(replications, seed, customers, days)
     metric_index(objective)
-    names = list(pols)
-    if baseline is None:
-        baseline = names[0]
-    if baseline not in pols:
-        raise InputError(f"baseline {baseline!r} is not among the policies: {', '.join(names)}")
-    names.remove(baseline)
-    names.insert(0, baseline)
-    if target_halfwidth is not None and not target_halfwidth > 0:
-        raise InputError(f"target_halfwidth must be positive, got {target_halfwidth}")
-    if max_replications is None:
-        max_replications = 5 * replications if target_halfwidth is not None else replications
-    if max_replications < replications:
-        raise InputError(
-            f"max_replications ({max_replications}) is smaller than replications ({replications})"
-        )
-
+    names = _baseline_first(list(pols), baseline)
+    max_replications = _max_replications(replications, target_halfwidth, max_replications)
     arms = [Arm(p, scenario, pols[p]) for p in names]
+    store = ResultStore(out) if out is not None else None
+    rec = {"seed": seed, "customers": customers, "days": days}
     results: dict[tuple[str, int], dict[str, Any]] = {}
     computed = loaded = 0
     n_done, n_target = 0, replications
-    store = ResultStore(out) if out is not None else None
-    rec = {"seed": seed, "customers": customers, "days": days}
     with Runner(backend, workers=workers, dask=dask, progress=progress) as runner:
         while True:
             record_arms(store, arms, **rec)
             tasks = build_tasks(arms, range(n_done, n_target), **rec)
             got, c, lo = execute(tasks, runner, store)
             computed, loaded = computed + c, loaded + lo
-            for r in got:
-                results[(r["policy"], r["replication"])] = r
+            results.update({(r["policy"], r["replication"]): r for r in got})
             n_done = n_target
             record_arms(store, arms, replications=n_done, **rec)
             if target_halfwidth is None or n_done >= max_replications or len(names) < 2:
@@ -166,27 +151,59 @@ def compare(
     info = _study_info(scenario, pols, seed=seed, customers=n0, days=horizon, out=out)
     info.update(runs_computed=computed, runs_loaded=loaded, target_halfwidth=target_halfwidth)
     info["created"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return _comparison(results, names, n_done, seed=seed, info=info, level=level, obj=objective)
+
+
+def _max_replications(replications: int, target: float | None, given: int | None) -> int:
+    """The cap on replications (five times the first batch when aiming at a half-width)."""
+    if target is not None and not target > 0:
+        raise InputError(f"target_halfwidth must be positive, got {target}")
+    cap = given if given is not None else (5 * replications if target is not None else replications)
+    if cap < replications:
+        raise InputError(f"max_replications ({cap}) is smaller than replications ({replications})")
+    return cap
+
+
+def _baseline_first(names: list[str], baseline: str | None) -> list[str]:
+    """The policy names with the baseline (default: the first) moved to the front."""
+    if baseline is None:
+        baseline = names[0]
+    if baseline not in names:
+        raise InputError(f"baseline {baseline!r} is not among the policies: {', '.join(names)}")
+    return [baseline] + [n for n in names if n != baseline]
+
+
+def _comparison(
+    results: Mapping[tuple[str, int], dict[str, Any]],
+    names: Sequence[str],
+    n: int,
+    *,
+    seed: int,
+    info: dict[str, Any],
+    level: float,
+    obj: str,
+) -> Comparison:
+    """The comparison of ``n`` replications of every policy, from the runs' small results."""
     return Comparison(
         policies=names,
-        baseline=baseline,
+        baseline=names[0],
         values={
             p: np.array(
-                [[results[(p, k)]["metrics"][m] for m in METRICS] for k in range(n_done)],
-                dtype=float,
+                [[results[(p, k)]["metrics"][m] for m in METRICS] for k in range(n)], dtype=float
             )
             for p in names
         },
         daily={
             p: {
-                s: np.array([results[(p, k)]["daily"][s] for k in range(n_done)], dtype=float)
+                s: np.array([results[(p, k)]["daily"][s] for k in range(n)], dtype=float)
                 for s in DAILY_SERIES
             }
             for p in names
         },
-        seeds=[replication_seed(seed, k) for k in range(n_done)],
+        seeds=[replication_seed(seed, k) for k in range(n)],
         info=info,
         level=level,
-        objective=objective,
+        objective=obj,
     )
 
 

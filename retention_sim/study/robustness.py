@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..config.scenario import Scenario
 from ..errors import InputError
 from . import statistics as st
 from .design import (
@@ -153,6 +154,104 @@ def _check_uncertain(
     return out
 
 
+def _sample_worlds(
+    scenario: Scenario, params: list[tuple[str, str, float, float, bool]], draws: int, seed: int
+) -> tuple[np.ndarray, list[Scenario]]:
+    """The uncertain parameters' values in each world (a Latin hypercube) and the worlds."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), _SAMPLING_KEY]))
+    u = latin_hypercube(draws, len(params), rng)
+    values = np.empty_like(u)
+    worlds = []
+    for w in range(draws):
+        over: dict[str, Any] = {}
+        for j, (_key, path, low, high, is_int) in enumerate(params):
+            v = low + u[w, j] * (high - low)
+            if is_int:
+                v = int(round(v))
+            values[w, j] = v
+            over[path] = v
+        worlds.append(scenario.with_overrides(over))
+    return values, worlds
+
+
+def _sensitivity(
+    params: list[tuple[str, str, float, float, bool]], values: np.ndarray, diff: np.ndarray
+) -> pd.DataFrame:
+    """Spearman rank correlation of each parameter with the difference, largest first."""
+    rows = []
+    for j, p in enumerate(params):
+        x = values[:, j]
+        if np.ptp(x) == 0 or np.ptp(diff) == 0:
+            rho, pv = math.nan, math.nan
+        else:
+            from scipy.stats import spearmanr  # imported here: scipy.stats is slow to load
+
+            res = spearmanr(x, diff)
+            rho, pv = float(res.statistic), float(res.pvalue)
+        rows.append({"parameter": p[0], "low": p[2], "high": p[3], "spearman": rho, "p_value": pv})
+    sens = pd.DataFrame(rows)
+    return (
+        sens.assign(_abs=sens["spearman"].abs())
+        .sort_values("_abs", ascending=False, na_position="last", kind="stable")
+        .drop(columns="_abs")
+        .reset_index(drop=True)
+    )
+
+
+def _describe(
+    cand_name: str,
+    base_name: str,
+    objective: str,
+    *,
+    diff: np.ndarray,
+    wins: int,
+    draws: int,
+    interval: tuple[float, float],
+    replications: int,
+    sens: pd.DataFrame,
+    currency: str,
+) -> str:
+    """The result in plain English."""
+    lo, hi = interval
+    share = wins / draws
+    lower_better = objective in LOWER_IS_BETTER
+    top = sens.iloc[0] if len(sens) and not math.isnan(sens["spearman"].iloc[0]) else None
+    most = str(top["parameter"]) if top is not None else None
+    cur = currency
+    label = metric_label(objective)
+    lines = [
+        f"{cand_name} beats {base_name} on {label} in {wins} of {draws} "
+        f"sampled worlds ({share:.0%}; 95% interval {lo:.0%} to {hi:.0%} for the sampling of "
+        f"worlds). Each world: {replications} paired replication"
+        f"{'s' if replications != 1 else ''}; mean difference across worlds "
+        f"{format_metric(objective, float(diff.mean()), cur, difference=True)} (range "
+        f"{format_metric(objective, float(diff.min()), cur, difference=True)} to "
+        f"{format_metric(objective, float(diff.max()), cur, difference=True)}).",
+    ]
+    if top is not None:
+        direction = "better" if (top["spearman"] > 0) != lower_better else "worse"
+        lines.append(
+            f"The verdict is most sensitive to {most} (Spearman rank correlation "
+            f"{top['spearman']:+.2f} with the difference): the higher it is, the {direction} "
+            f"{cand_name} does against {base_name}."
+        )
+        for r in sens.iloc[1:].to_dict("records"):
+            if not math.isnan(r["spearman"]):
+                lines.append(f"  {r['parameter']}: rank correlation {r['spearman']:+.2f}")
+    else:
+        lines.append("No parameter's influence could be measured (the difference did not vary).")
+    return "\n".join(lines)
+
+
+def _check_sizes(draws: Any, replications: Any) -> None:
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 3:
+        raise InputError(f"draws must be a whole number of at least 3, got {draws!r}")
+    if isinstance(replications, bool) or not isinstance(replications, (int, np.integer)):
+        raise InputError(f"replications must be a whole number, got {replications!r}")
+    if replications < 1:
+        raise InputError(f"replications must be at least 1, got {replications}")
+
+
 def robustness(
     scenario: Any,
     candidate: Any,
@@ -199,30 +298,12 @@ def robustness(
     scenario = resolve_scenario(scenario)
     pols = resolve_policies([candidate, baseline], scenario)
     (cand_name, cand), (base_name, base) = pols.items()
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 3:
-        raise InputError(f"draws must be a whole number of at least 3, got {draws!r}")
-    if isinstance(replications, bool) or not isinstance(replications, (int, np.integer)):
-        raise InputError(f"replications must be a whole number, got {replications!r}")
-    if replications < 1:
-        raise InputError(f"replications must be at least 1, got {replications}")
+    _check_sizes(draws, replications)
     check_common(2, seed, customers, days)  # seed, customers and days
     metric_index(objective)
     params = _check_uncertain(scenario, uncertain)
 
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), _SAMPLING_KEY]))
-    u = latin_hypercube(int(draws), len(params), rng)
-    values = np.empty_like(u)
-    worlds = []
-    for w in range(int(draws)):
-        over: dict[str, Any] = {}
-        for j, (_key, path, low, high, is_int) in enumerate(params):
-            v = low + u[w, j] * (high - low)
-            if is_int:
-                v = int(round(v))
-            values[w, j] = v
-            over[path] = v
-        worlds.append(scenario.with_overrides(over))
-
+    values, worlds = _sample_worlds(scenario, params, int(draws), seed)
     arms = [
         Arm(
             name,
@@ -258,53 +339,25 @@ def robustness(
     frame["difference"] = diff
     frame["better"] = better
 
-    rows = []
-    for j, p in enumerate(params):
-        x = values[:, j]
-        if np.ptp(x) == 0 or np.ptp(diff) == 0:
-            rho, pv = math.nan, math.nan
-        else:
-            from scipy.stats import spearmanr  # imported here: scipy.stats is slow to load
-
-            res = spearmanr(x, diff)
-            rho, pv = float(res.statistic), float(res.pvalue)
-        rows.append({"parameter": p[0], "low": p[2], "high": p[3], "spearman": rho, "p_value": pv})
-    sens = pd.DataFrame(rows)
-    sens = (
-        sens.assign(_abs=sens["spearman"].abs())
-        .sort_values("_abs", ascending=False, na_position="last", kind="stable")
-        .drop(columns="_abs")
-        .reset_index(drop=True)
-    )
+    sens = _sensitivity(params, values, diff)
     top = sens.iloc[0] if len(sens) and not math.isnan(sens["spearman"].iloc[0]) else None
     most = str(top["parameter"]) if top is not None else None
 
     wins = int(better.sum())
     share = wins / int(draws)
     lo, hi = st.wilson_interval(wins, int(draws))
-    cur = scenario.economics.currency
-    label = metric_label(objective)
-    lines = [
-        f"{cand_name} beats {base_name} on {label} in {wins} of {int(draws)} "
-        f"sampled worlds ({share:.0%}; 95% interval {lo:.0%} to {hi:.0%} for the sampling of "
-        f"worlds). Each world: {replications} paired replication"
-        f"{'s' if replications != 1 else ''}; mean difference across worlds "
-        f"{format_metric(objective, float(diff.mean()), cur, difference=True)} (range "
-        f"{format_metric(objective, float(diff.min()), cur, difference=True)} to "
-        f"{format_metric(objective, float(diff.max()), cur, difference=True)}).",
-    ]
-    if top is not None:
-        direction = "better" if (top["spearman"] > 0) != lower_better else "worse"
-        lines.append(
-            f"The verdict is most sensitive to {most} (Spearman rank correlation "
-            f"{top['spearman']:+.2f} with the difference): the higher it is, the {direction} "
-            f"{cand_name} does against {base_name}."
-        )
-        for r in sens.iloc[1:].to_dict("records"):
-            if not math.isnan(r["spearman"]):
-                lines.append(f"  {r['parameter']}: rank correlation {r['spearman']:+.2f}")
-    else:
-        lines.append("No parameter's influence could be measured (the difference did not vary).")
+    text = _describe(
+        cand_name,
+        base_name,
+        objective,
+        diff=diff,
+        wins=wins,
+        draws=int(draws),
+        interval=(lo, hi),
+        replications=replications,
+        sens=sens,
+        currency=scenario.economics.currency,
+    )
     return Robustness(
         worlds=frame,
         sensitivity=sens,
@@ -316,5 +369,5 @@ def robustness(
         baseline=base_name,
         objective=objective,
         replications=replications,
-        text="\n".join(lines),
+        text=text,
     )

@@ -116,6 +116,48 @@ def _has_path(data: Any, path: str) -> bool:
     return True
 
 
+def _check_grid(grid: Mapping[str, Sequence[Any]]) -> list[str]:
+    """The grid's fields, each with a non-empty list of values and a well-formed path."""
+    if not isinstance(grid, Mapping) or not grid:
+        raise InputError("grid must map at least one field to a list of values")
+    fields = list(grid)
+    for f in fields:
+        vals = grid[f]
+        if isinstance(vals, (str, bytes)) or not isinstance(vals, Sequence) or len(vals) == 0:
+            raise InputError(f"grid field {f!r} needs a non-empty list of values")
+        parse_field(f)
+
+    return fields
+
+
+def _table(
+    vals: np.ndarray,
+    points: list[dict[str, Any]],
+    metrics: list[str],
+    *,
+    objective: str,
+    best: int,
+    level: float,
+) -> pd.DataFrame:
+    """One row per point: its values, each metric's mean and interval, the paired difference
+    from the best point on the objective."""
+    obj = METRICS.index(objective)
+    replications = vals.shape[1]
+    rows = []
+    for i, a in enumerate(points):
+        row: dict[str, Any] = {"point": i, **a, "replications": replications}
+        for m in metrics:
+            iv = st.t_interval(vals[i, :, METRICS.index(m)], level)
+            row[f"{m}_mean"], row[f"{m}_low"], row[f"{m}_high"] = iv.mean, iv.low, iv.high
+        d = st.paired_difference(vals[i, :, obj], vals[best, :, obj], level)
+        row["diff_vs_best_mean"] = d.mean
+        row["diff_vs_best_low"] = d.low if i != best else 0.0
+        row["diff_vs_best_high"] = d.high if i != best else 0.0
+        row["best"] = i == best
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def sweep(
     scenario: Any,
     policy: Any,
@@ -183,15 +225,7 @@ def sweep(
     metrics = list(dict.fromkeys([objective, *metrics]))
     for m in metrics:
         metric_index(m)
-    if not isinstance(grid, Mapping) or not grid:
-        raise InputError("grid must map at least one field to a list of values")
-    fields = list(grid)
-    for f in fields:
-        vals = grid[f]
-        if isinstance(vals, (str, bytes)) or not isinstance(vals, Sequence) or len(vals) == 0:
-            raise InputError(f"grid field {f!r} needs a non-empty list of values")
-        parse_field(f)
-
+    fields = _check_grid(grid)
     points = [dict(zip(fields, combo, strict=True)) for combo in itertools.product(*grid.values())]
     models = [apply_overrides(scenario, pol, a) for a in points]
     base_name = pol.name if pol is not None else "no_contact"
@@ -215,19 +249,7 @@ def sweep(
     means = vals[:, :, obj].mean(axis=1)
     best = int(np.argmax(sign * means))
 
-    rows = []
-    for i, a in enumerate(points):
-        row: dict[str, Any] = {"point": i, **a, "replications": replications}
-        for m in metrics:
-            iv = st.t_interval(vals[i, :, METRICS.index(m)], level)
-            row[f"{m}_mean"], row[f"{m}_low"], row[f"{m}_high"] = iv.mean, iv.low, iv.high
-        d = st.paired_difference(vals[i, :, obj], vals[best, :, obj], level)
-        row["diff_vs_best_mean"] = d.mean
-        row["diff_vs_best_low"] = d.low if i != best else 0.0
-        row["diff_vs_best_high"] = d.high if i != best else 0.0
-        row["best"] = i == best
-        rows.append(row)
-    frame = pd.DataFrame(rows)
+    frame = _table(vals, points, metrics, objective=objective, best=best, level=level)
     frame.attrs.update(
         {
             "objective": objective,

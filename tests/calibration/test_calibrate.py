@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from retention_sim import load_scenario, scenario_from_dict, simulate
-from retention_sim.calibration.calibrate import _gamma_moments_of_product, calibrate
+from retention_sim.calibration.calibrate import calibrate
+from retention_sim.calibration.fitted_scenario import gamma_moments_of_product
 from retention_sim.cli.main import main
 from retention_sim.errors import InputError
 from retention_sim.model.observed import load_history
@@ -129,7 +130,7 @@ def test_bgnbd_dropout_is_moment_matched():
     rng = np.random.default_rng(1)
     r, alpha, a, b = 0.243, 4.414, 0.793, 2.426
     mu = rng.gamma(r, 1 / alpha, 2_000_000) * rng.beta(a, b, 2_000_000)
-    mean, shape = _gamma_moments_of_product(r, alpha, a, b)
+    mean, shape = gamma_moments_of_product(r, alpha, a, b)
     assert mean == pytest.approx(mu.mean(), rel=0.01)
     assert shape == pytest.approx(mu.mean() ** 2 / mu.var(), rel=0.05)
 

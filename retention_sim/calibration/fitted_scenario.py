@@ -1,0 +1,106 @@
+"""From fitted models to a scenario: the mapping of the purchase, dropout and spend fits onto
+the simulator's parameters (and its approximations; see ``docs/model.md``, "Calibration from
+transaction logs"). Everything a purchase log cannot tell is neutral."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..model.observed import DROPOUT_CAUSE
+from .fitting import FitResult
+
+__all__ = ["scenario_data", "gamma_moments_of_product", "round6", "DAYS_PER_YEAR"]
+
+DAYS_PER_YEAR = 365.0  # the simulator's year (traits.daily_hazard, purchase rates)
+
+
+def gamma_moments_of_product(r: float, alpha: float, a: float, b: float) -> tuple[float, float]:
+    """Mean and shape of the gamma with the mean and variance of ``λ p`` (λ ~ Γ(r, α), p ~ B(a, b))."""
+    m = (r / alpha) * (a / (a + b))
+    m2 = (r * (r + 1.0) / alpha**2) * (a * (a + 1.0) / ((a + b) * (a + b + 1.0)))
+    var = max(m2 - m * m, 1e-300)
+    return m, m * m / var
+
+
+def scenario_data(
+    *,
+    name: str,
+    description: str,
+    start: pd.Timestamp,
+    unit_days: float,
+    purchase: FitResult,
+    spend: dict[str, float],
+    expected_alive: float,
+    tenure_days: np.ndarray,
+    loyal_min_purchases: int,
+    currency: str,
+) -> dict[str, Any]:
+    """The calibrated scenario as a mapping (see ``docs/model.md`` for the mapping)."""
+    p = purchase.params
+    per_year = DAYS_PER_YEAR / unit_days
+    rate_mean = p["r"] / p["alpha"] * per_year
+    if purchase.model == "pareto_nbd":
+        hazard_day, frailty_shape = p["s"] / (p["beta"] * unit_days), p["s"]
+    else:
+        m, shape = gamma_moments_of_product(p["r"], p["alpha"], p["a"], p["b"])
+        hazard_day, frailty_shape = m / unit_days, shape
+    annual = float(min(-math.expm1(-hazard_day * DAYS_PER_YEAR), 0.999999))
+    mean_years = float(np.mean(tenure_days)) / DAYS_PER_YEAR
+    max_years = max(float(np.max(tenure_days)) / DAYS_PER_YEAR, 1.0 / DAYS_PER_YEAR)
+    off = {"annual_probability": 0.0}
+    causes: dict[str, Any] = {
+        "death": dict(off),
+        "relocation": dict(off),
+        "friends": dict(off),
+        "lifestyle": dict(off),
+        "competitor": {"annual_probability": 0.0, "events_per_year": 0.0},
+        "dissatisfaction": dict(off),
+        "indifference": {"annual_probability": 0.0, "stage_multiplier": {}},
+    }
+    causes[DROPOUT_CAUSE] = {"annual_probability": round6(annual), "frailty": True}
+    return {
+        "name": name,
+        "description": description,
+        "calendar": {"start": start.date().isoformat(), "horizon_days": 365},
+        "population": {
+            "initial_customers": max(int(round(expected_alive)), 0),
+            "arrivals_per_day": 0.0,
+            "tenure": {"mean_years": round6(mean_years), "max_years": round6(max_years)},
+            "segments": {
+                "calibrated": {
+                    "share": 1.0,
+                    "purchase_rate_per_year": {
+                        "mean": round6(rate_mean),
+                        "shape": round6(p["r"]),
+                    },
+                    "spend": {
+                        "mean_per_purchase": round6(spend["mean_per_purchase"]),
+                        "p": round6(spend["p"]),
+                        "q": round6(spend["q"]),
+                    },
+                    "frailty_shape": round6(frailty_shape),
+                }
+            },
+        },
+        "stages": {"loyal_min_tier": None, "loyal_min_purchases": int(loyal_min_purchases)},
+        "churn": {"causes": causes},
+        "social": {"mean_ties": 0.0},
+        "loyalty": {"enabled": False},
+        "satisfaction": {"spread": 0.0, "purchase_sensitivity": 0.0},
+        "service": {
+            "agents": 1,
+            "product_issue_rate_per_year": 0.0,
+            "inquiry_rate_per_year": 0.0,
+            "agent_cost_per_day": 0.0,
+        },
+        "economics": {"currency": currency, "acquisition_cost": 0.0},
+    }
+
+
+def round6(x: float) -> float:
+    """Six significant digits: readable YAML without changing the fit materially."""
+    return float(f"{x:.6g}")

@@ -1,0 +1,69 @@
+"""What scenario and policy files share: one strict, frozen base model, a content hash, and
+dotted-path overrides (``"service.agents"``, ``"campaigns.0.cadence.every_n_days"``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from ..errors import InputError
+
+__all__ = ["StrictModel", "content_hash", "apply_dotted"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """Unknown fields are errors, values are frozen, NaN and infinities are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def content_hash(model: BaseModel) -> str:
+    """A stable hash of a validated model's content (for result stores and manifests)."""
+    blob = json.dumps(model.model_dump(mode="json"), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _index(node: list[Any], key: str, path: str, kind: str) -> int:
+    if not key.isdigit() or int(key) >= len(node):
+        raise InputError(f"no such {kind} field {path!r}", field=path)
+    return int(key)
+
+
+def apply_dotted(data: dict[str, Any], overrides: dict[str, Any], *, kind: str) -> dict[str, Any]:
+    """Replace the fields named by dotted paths in a model's dumped data, in place.
+
+    A path walks mappings by key and lists by index (``campaigns.0.channel``); a path that does
+    not name an existing field is an :class:`~retention_sim.errors.InputError` naming it.
+
+    Parameters
+    ----------
+    data
+        ``model.model_dump(mode="json")``.
+    overrides
+        ``{dotted path: new value}``.
+    kind
+        ``"scenario"`` or ``"policy"``, for the message.
+    """
+    for path, value in overrides.items():
+        node: Any = data
+        keys = path.split(".")
+        for k in keys[:-1]:
+            if isinstance(node, list):
+                node = node[_index(node, k, path, kind)]
+            elif isinstance(node, dict) and k in node and node[k] is not None:
+                node = node[k]
+            else:
+                raise InputError(f"no such {kind} field {path!r}", field=path)
+        last = keys[-1]
+        if isinstance(node, list):
+            node[_index(node, last, path, kind)] = value
+        elif isinstance(node, dict) and last in node:
+            node[last] = value
+        else:
+            raise InputError(f"no such {kind} field {path!r}", field=path)
+    return data
