@@ -86,3 +86,50 @@ def test_check_validates_a_policy_against_a_scenario(tmp_path, capsys):
     only_name.write_text("name: bare\n")  # a policy with nothing but a name is a policy
     assert main(["check", str(only_name)]) == 0
     assert "valid policy" in capsys.readouterr().out
+
+
+POLICY = str(SCENARIOS.parent / "policies" / "bau_default.yaml")
+STUDY_COMMANDS = {
+    "compare": ["compare", str(SCENARIOS / "default.yaml"), "-p", POLICY],
+    "sweep": ["sweep", str(SCENARIOS / "default.yaml"), "-p", POLICY, "--grid", "x=1"],
+    "report": ["report", str(SCENARIOS / "default.yaml"), "-p", POLICY, "--out", "unused"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(STUDY_COMMANDS))
+@pytest.mark.parametrize(
+    "option", [["--customers", "0"], ["--days", "0"], ["--seed", "-1"], ["-r", "x"]]
+)
+def test_study_commands_refuse_the_same_bad_sizes(command, option, capsys):
+    """compare, sweep and report share one definition of their size options."""
+    with pytest.raises(SystemExit) as exc:
+        main([*STUDY_COMMANDS[command], *option])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "error" in err[0]
+
+
+def test_report_takes_guardrails_and_refuses_unknown_ones_before_any_work(capsys, tmp_path):
+    code = main([*STUDY_COMMANDS["report"][:-1], str(tmp_path / "r"), "--guardrail", "proft=1"])
+    assert code == 2
+    assert "unknown guardrail metric 'proft'" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()  # refused before the notebook ran or a folder was made
+
+
+def test_every_command_is_registered_once_and_documented():
+    from retention_sim.cli.main import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    names = list(sub.choices)
+    assert names == ["run", "check", "compare", "sweep", "calibrate", "forecast", "report", "bench"]
+    for name, p in sub.choices.items():
+        helps = [a.help for a in p._actions if a.dest != "help"]
+        assert all(helps), (name, [a.dest for a in p._actions if not a.help])
+
+
+def test_python_dash_m_runs_the_command_line():
+    out = subprocess.run(
+        [sys.executable, "-m", "retention_sim", "--help"], capture_output=True, text=True
+    )
+    assert out.returncode == 0 and "compare" in out.stdout
