@@ -32,6 +32,7 @@ report: venv
 lint: venv
 	$(VENV)/bin/ruff check retention_sim tests benchmarks
 	$(VENV)/bin/ruff format --check retention_sim tests benchmarks
+	$(VENV)/bin/mypy
 
 format: venv
 	$(VENV)/bin/ruff format retention_sim tests benchmarks
@@ -41,4 +42,4 @@ bench: venv
 	$(VENV)/bin/retention-sim bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info

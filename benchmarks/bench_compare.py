@@ -20,9 +20,8 @@ import platform
 import time
 from pathlib import Path
 
-from retention_sim import __version__, load_scenario
+from retention_sim import __version__, compare, load_scenario
 from retention_sim.config.policy import load_policy
-from retention_sim import compare
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = (

@@ -17,8 +17,16 @@ __all__ = [
     "NEVER",
 ]
 
-STAGES: tuple[str, ...] = ("new", "active", "loyal", "at_risk", "lapsed", "churned", "won_back")
 StageName = Literal["new", "active", "loyal", "at_risk", "lapsed", "churned", "won_back"]
+STAGES: tuple[StageName, ...] = (
+    "new",
+    "active",
+    "loyal",
+    "at_risk",
+    "lapsed",
+    "churned",
+    "won_back",
+)
 
 
 class Stage:
@@ -37,16 +45,6 @@ class Stage:
     WON_BACK = 6
 
 
-CAUSES: tuple[str, ...] = (
-    "death",
-    "relocation",
-    "friends",
-    "lifestyle",
-    "competitor",
-    "dissatisfaction",
-    "indifference",
-    "annoyance",
-)
 CauseName = Literal[
     "death",
     "relocation",
@@ -57,9 +55,19 @@ CauseName = Literal[
     "indifference",
     "annoyance",
 ]
+CAUSES: tuple[CauseName, ...] = (
+    "death",
+    "relocation",
+    "friends",
+    "lifestyle",
+    "competitor",
+    "dissatisfaction",
+    "indifference",
+    "annoyance",
+)
 
-CHANNELS: tuple[str, ...] = ("email", "sms", "push", "zalo", "phone")
 ChannelName = Literal["email", "sms", "push", "zalo", "phone"]
+CHANNELS: tuple[ChannelName, ...] = ("email", "sms", "push", "zalo", "phone")
 #: Column of each channel in the per-channel arrays.
 CHANNEL_INDEX: dict[str, int] = {c: k for k, c in enumerate(CHANNELS)}
 

@@ -77,7 +77,11 @@ def bgnbd_p_alive(
 
 
 def bgnbd_expected_alive(
-    rate_shape: np.ndarray, rate_rate: np.ndarray, a: np.ndarray, b: np.ndarray, t: np.ndarray
+    rate_shape: float | np.ndarray,
+    rate_rate: float | np.ndarray,
+    a: float | np.ndarray,
+    b: float | np.ndarray,
+    t: float | np.ndarray,
 ) -> np.ndarray:
     """E[purchases in (0, t] | alive now], λ ~ Gamma(R, A), p ~ Beta(a, b) (BG/NBD).
 
@@ -163,6 +167,7 @@ def _pnbd_log_a0(
     hypergeometric function; rows where it overflows are integrated numerically.
     """
     K = r + s + x
+    bb: float | np.ndarray
     if alpha >= beta:
         bb, c, d = s + 1.0, alpha, alpha - beta
     else:
@@ -220,11 +225,11 @@ def pareto_nbd_p_alive(
 
 
 def pareto_nbd_expected_alive(
-    rate_shape: np.ndarray,
-    rate_rate: np.ndarray,
-    hazard_shape: np.ndarray,
-    hazard_rate: np.ndarray,
-    t: np.ndarray,
+    rate_shape: float | np.ndarray,
+    rate_rate: float | np.ndarray,
+    hazard_shape: float | np.ndarray,
+    hazard_rate: float | np.ndarray,
+    t: float | np.ndarray,
 ) -> np.ndarray:
     """E[purchases in (0, t] | alive now], λ ~ Gamma(R, A), μ ~ Gamma(S, B) (Pareto/NBD).
 

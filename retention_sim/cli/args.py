@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from ..errors import InputError
 
@@ -31,7 +31,7 @@ EXIT_BAD_INPUT = 2
 class Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line and exit status 2, like every bad input."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 

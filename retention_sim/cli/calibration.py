@@ -66,8 +66,18 @@ def register(sub: Any) -> None:
     cal.add_argument("--date-col", default="date", help="default: date")
     cal.add_argument("--amount-col", default="amount", help="default: amount")
     cal.add_argument("--until", help="last day of the calibration period (default: last date)")
-    cal.add_argument("--time-unit", choices=("day", "week"), default="week")
-    cal.add_argument("--model", choices=("auto", "bgnbd", "pareto_nbd"), default="auto")
+    cal.add_argument(
+        "--time-unit",
+        choices=("day", "week"),
+        default="week",
+        help="unit the models are fitted in (default week)",
+    )
+    cal.add_argument(
+        "--model",
+        choices=("auto", "bgnbd", "pareto_nbd"),
+        default="auto",
+        help="purchase model (default auto: the higher log-likelihood)",
+    )
     cal.add_argument("--date-format", help="strptime format, if not YYYY-MM-DD or YYYYMMDD")
     cal.add_argument(
         "--drop-duplicates", action="store_true", help="drop exact duplicate rows (default: keep)"
@@ -86,8 +96,10 @@ def register(sub: Any) -> None:
     fc.add_argument("--customers", required=True, help="customers file (calibrate --customers-out)")
     fc.add_argument("--from", dest="start", required=True, help="first day of the window")
     fc.add_argument("--to", dest="end", required=True, help="last day of the window")
-    fc.add_argument("-r", "--replications", type=pos_int, default=20)
-    fc.add_argument("--seed", type=nonneg_int, default=0)
+    fc.add_argument(
+        "-r", "--replications", type=pos_int, default=20, help="replications (default 20)"
+    )
+    fc.add_argument("--seed", type=nonneg_int, default=0, help="seed of the first (default 0)")
     fc.add_argument(
         "-o", "--out", help="per-customer CSV; <stem>_weekly.csv and <stem>_summary.json beside it"
     )

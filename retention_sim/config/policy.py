@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..vocabulary import ChannelName, StageName
 from .base import StrictModel, apply_dotted, content_hash
 from .files import load_model, validate_model
+from .scenario import Scenario
 
 __all__ = [
     "Policy",
@@ -308,7 +309,7 @@ def _drop_none(obj: Any) -> Any:
     return obj
 
 
-def _check_against_scenario(policy: Policy, scenario: Any, source: str) -> None:
+def _check_against_scenario(policy: Policy, scenario: Scenario, source: str) -> None:
     segs = set(scenario.population.segments)
     tiers = {t.name for t in scenario.loyalty.tiers}
     for i, c in enumerate(policy.campaigns):
@@ -334,7 +335,7 @@ def _check_against_scenario(policy: Policy, scenario: Any, source: str) -> None:
 
 
 def policy_from_dict(
-    data: dict[str, Any], *, source: str = "(policy)", scenario: Any = None
+    data: dict[str, Any], *, source: str = "(policy)", scenario: Scenario | None = None
 ) -> Policy:
     """Validate a plain mapping as a :class:`Policy` (optionally against a scenario)."""
     pol = validate_model(Policy, data, source=source)
@@ -343,7 +344,7 @@ def policy_from_dict(
     return pol
 
 
-def load_policy(path: str | Path, *, scenario: Any = None) -> Policy:
+def load_policy(path: str | Path, *, scenario: Scenario | None = None) -> Policy:
     """Load and validate a policy YAML file.
 
     Parameters

@@ -283,7 +283,7 @@ class Economics(StrictModel):
 
 
 # ----------------------------------------------------------------------------- scenario
-_DEFAULT_CHANNELS: dict[str, Channel] = {
+_DEFAULT_CHANNELS: dict[ChannelName, Channel] = {
     "email": Channel(
         consent_share=0.8,
         cost_per_message=50,

@@ -188,7 +188,8 @@ def as_history(history: Any) -> pd.DataFrame:
     if isinstance(history, (str, Path)):
         return load_history(history)
     if isinstance(history, pd.DataFrame):
-        if pd.api.types.is_datetime64_any_dtype(history.get("as_of")):
+        as_of = history.get("as_of")
+        if as_of is not None and pd.api.types.is_datetime64_any_dtype(as_of):
             return history  # already validated (dates parsed)
         return validate_history(history)
     raise TypeError("history must be a customers file path or a DataFrame")

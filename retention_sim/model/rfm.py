@@ -7,6 +7,8 @@ article 001).
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from ..config.policy import RFM_SEGMENTS
@@ -74,7 +76,8 @@ def rfm_segments(r: np.ndarray, f: np.ndarray) -> np.ndarray:
 
 def vip_mask(shares: np.ndarray) -> np.ndarray:
     """Top 25% on recency, frequency and monetary value at once."""
-    return (shares >= 0.75).all(axis=0)
+    # ``shares`` is 2-D (score × customer), so the reduction is an array, never a scalar
+    return cast(np.ndarray, (shares >= 0.75).all(axis=0))
 
 
 class RfmSegments:

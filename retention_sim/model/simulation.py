@@ -18,7 +18,7 @@ import contextlib
 import gc
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -325,8 +325,8 @@ def record_day(world: World, day: int) -> None:
     log.set("competitor_pressure", world.today.competitor_pressure)
     log.set("unresolved_issues", float(np.sum(pop.unresolved, where=present)))
     if world.scenario.loyalty.enabled:
-        for k, name in enumerate(pop.tier_names):
-            log.set(f"tier_{name}", float(np.count_nonzero((pop.tier == k) & present)))
+        for k, tier_name in enumerate(pop.tier_names):
+            log.set(f"tier_{tier_name}", float(np.count_nonzero((pop.tier == k) & present)))
 
 
 class StepTimer:
@@ -355,7 +355,7 @@ class _NoTimer:
         pass
 
 
-def daily_process(m: Mechanisms) -> Iterator[simpy.Event]:
+def daily_process(m: Mechanisms) -> Generator[simpy.Event, Any, None]:
     """The SimPy process that runs :data:`DAY_ORDER`, day after day."""
     world = m.world
     env = world.env

@@ -61,7 +61,7 @@ class _DayValue(Generic[T]):
             ) from None
         if obj.trace is not None:
             obj.trace.append((obj.step, "read", self.name))
-        return value  # type: ignore[no-any-return]
+        return value
 
     def __set__(self, obj: DayState, value: T) -> None:
         obj._values[self.name] = value

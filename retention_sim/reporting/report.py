@@ -11,13 +11,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..errors import InputError
 from ..outputs import atomic_write_text
 from ..study.metrics import RATE_METRICS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..config.policy import Policy
+    from ..config.scenario import Scenario
+    from ..study.execution import Backend
 
 __all__ = [
     "Study",
@@ -42,7 +49,7 @@ class ReportError(InputError):
     """The report notebook failed; the message names the cell and the error."""
 
 
-def scenario_table(scenario: Any) -> pd.DataFrame:
+def scenario_table(scenario: Scenario) -> pd.DataFrame:
     """Every scenario parameter as a row: ``section``, ``parameter``, ``value``."""
     rows = []
 
@@ -65,8 +72,8 @@ def scenario_table(scenario: Any) -> pd.DataFrame:
 class Study:
     """A finished policy comparison with everything the report shows."""
 
-    scenario: Any
-    policies: dict[str, Any]
+    scenario: Scenario
+    policies: dict[str, Policy]
     comparison: Any
     verdict: Any
     runs: dict[str, Any]
@@ -124,7 +131,7 @@ class Study:
     def styled_objective_table(self) -> Any:
         """:meth:`objective_table` formatted for reading (thousands separators, percentages)."""
         t = self.objective_table()
-        money = {c: "{:+,.0f}" for c in t.columns[:5]}
+        money: dict[Any, str | Callable[[Any], str]] = {c: "{:+,.0f}" for c in t.columns[:5]}
         if self.objective in RATE_METRICS:
             money = {c: (lambda v: f"{100 * v:+.2f} pts") for c in t.columns[:5]}
         return t.style.format(
@@ -165,8 +172,8 @@ def _resolve(path: str | Path, base: Path | None) -> Path:
 
 
 def run_study(
-    scenario: Any,
-    policies: list[Any],
+    scenario: Scenario | str | Path,
+    policies: list[Policy | str | Path],
     *,
     baseline: str | None = None,
     replications: int = 10,
@@ -175,7 +182,7 @@ def run_study(
     seed: int = 0,
     objective: str = "profit",
     guardrails: dict[str, Any] | None = None,
-    backend: str = "processes",
+    backend: Backend = "processes",
     workers: int | None = None,
     progress: bool = False,
     base_dir: str | Path | None = None,

@@ -139,11 +139,13 @@ def what_if(
         holdout_share=holdout_share,
         channel=channel,
     )
-    kw = {"seed": seed, "customers": customers, "days": days}
-    return WhatIfResult(base=simulate(sc, pol, **kw), variant=simulate(sc, var, **kw))
+    return WhatIfResult(
+        base=simulate(sc, pol, seed=seed, customers=customers, days=days),
+        variant=simulate(sc, var, seed=seed, customers=customers, days=days),
+    )
 
 
-def controls(scenario: Any, policy: Any, **kw: Any) -> Any:
+def controls(scenario: Scenario | str | Path, policy: Policy | str | Path, **kw: Any) -> Any:
     """ipywidgets controls that re-run :func:`what_if` and redraw (needs a widget front end to
     interact; without one the widget is simply not shown)."""
     import ipywidgets as w

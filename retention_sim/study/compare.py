@@ -128,19 +128,20 @@ def compare(
     max_replications = _max_replications(replications, target_halfwidth, max_replications)
     arms = [Arm(p, scenario, pols[p]) for p in names]
     store = ResultStore(out) if out is not None else None
-    rec = {"seed": seed, "customers": customers, "days": days}
     results: dict[tuple[str, int], dict[str, Any]] = {}
     computed = loaded = 0
     n_done, n_target = 0, replications
     with Runner(backend, workers=workers, dask=dask, progress=progress) as runner:
         while True:
-            record_arms(store, arms, **rec)
-            tasks = build_tasks(arms, range(n_done, n_target), **rec)
+            record_arms(store, arms, seed=seed, customers=customers, days=days)
+            tasks = build_tasks(
+                arms, range(n_done, n_target), seed=seed, customers=customers, days=days
+            )
             got, c, lo = execute(tasks, runner, store)
             computed, loaded = computed + c, loaded + lo
             results.update({(r["policy"], r["replication"]): r for r in got})
             n_done = n_target
-            record_arms(store, arms, replications=n_done, **rec)
+            record_arms(store, arms, seed=seed, customers=customers, days=days, replications=n_done)
             if target_halfwidth is None or n_done >= max_replications or len(names) < 2:
                 break
             needed = _needed_for_target(results, names, n_done, objective, target_halfwidth, level)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -149,6 +149,7 @@ def resolve_policies(policies: Any, scenario: Scenario) -> dict[str, Policy | No
         raise InputError(f"expected a Policy or a policy file, got {type(p).__name__}")
 
     out: dict[str, Policy | None] = {}
+    items: list[tuple[str | None, Policy | None]]
     if isinstance(policies, Mapping):
         items = [(str(k), one(v)) for k, v in policies.items()]
     elif isinstance(policies, (str, Path)) or not isinstance(policies, Sequence):
@@ -183,7 +184,8 @@ def execute(
     done = runner.run([tasks[i] for i in todo], on_result=store.save)
     for i, r in zip(todo, done, strict=True):
         results[i] = r
-    return results, len(todo), len(tasks) - len(todo)  # type: ignore[return-value]
+    # every missing result has just been filled in: no ``None`` is left
+    return cast("list[dict[str, Any]]", results), len(todo), len(tasks) - len(todo)
 
 
 def check_common(replications: int, seed: int, customers: Any, days: Any) -> None:

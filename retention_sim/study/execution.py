@@ -35,11 +35,15 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from .metrics import daily_series, flatten_summary
+
+if TYPE_CHECKING:
+    from ..config.policy import Policy
+    from ..config.scenario import Scenario
 
 __all__ = [
     "BACKENDS",
@@ -102,8 +106,8 @@ class RunTask:
     policy_name: str
     replication: int
     seed: int
-    scenario: Any
-    policy: Any = None
+    scenario: Scenario
+    policy: Policy | None = None
     customers: int | None = None
     days: int | None = None
     study_seed: int = 0
@@ -258,7 +262,7 @@ class Runner:
         self,
         tasks: Sequence[Any],
         *,
-        on_result: Callable[[Any, dict[str, Any]], None] | None = None,
+        on_result: Callable[[Any, dict[str, Any]], object] | None = None,
         desc: str = "simulating",
     ) -> list[dict[str, Any]]:
         """Run every task and return the results in the order of ``tasks``.
@@ -357,7 +361,7 @@ def run_tasks(
     workers: int | None = None,
     dask: str | None = None,
     progress: bool = True,
-    on_result: Callable[[Any, dict[str, Any]], None] | None = None,
+    on_result: Callable[[Any, dict[str, Any]], object] | None = None,
 ) -> list[dict[str, Any]]:
     """Run tasks once with a fresh :class:`Runner` (see there) and close it.
 

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..config.policy import Policy
 from ..config.scenario import Scenario
 from ..errors import InputError
 from . import statistics as st
@@ -124,7 +125,7 @@ class Robustness:
 
 
 def _check_uncertain(
-    scenario: Any, uncertain: Mapping[str, Sequence[float]]
+    scenario: Scenario, uncertain: Mapping[str, Sequence[float]]
 ) -> list[tuple[str, str, float, float, bool]]:
     if not isinstance(uncertain, Mapping) or not uncertain:
         raise InputError("uncertain must map at least one scenario field to a (low, high) range")
@@ -253,9 +254,9 @@ def _check_sizes(draws: Any, replications: Any) -> None:
 
 
 def robustness(
-    scenario: Any,
-    candidate: Any,
-    baseline: Any,
+    scenario: Scenario | str | Path,
+    candidate: Policy | str | Path | None,
+    baseline: Policy | str | Path | None,
     uncertain: Mapping[str, Sequence[float]],
     *,
     draws: int = 20,

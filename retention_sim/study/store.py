@@ -27,10 +27,14 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..outputs import atomic_write_text
+
+if TYPE_CHECKING:
+    from ..config.policy import Policy
+    from ..config.scenario import Scenario
 
 __all__ = [
     "ResultStore",
@@ -87,7 +91,7 @@ def engine_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
-def policy_hash(policy: Any) -> str:
+def policy_hash(policy: Policy | None) -> str:
     """The content hash of a policy, or ``"no-policy"`` for ``None`` (no contact at all)."""
     return "no-policy" if policy is None else policy.content_hash()
 
@@ -139,18 +143,18 @@ class ResultStore:
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
-        self._scenario_hashes: dict[int, tuple[Any, str]] = {}
-        self._policy_hashes: dict[int, tuple[Any, str]] = {}
+        self._scenario_hashes: dict[int, tuple[Scenario, str]] = {}
+        self._policy_hashes: dict[int, tuple[Policy, str]] = {}
 
     # keys ----------------------------------------------------------------------------
-    def _scenario_hash(self, scenario: Any) -> str:
+    def _scenario_hash(self, scenario: Scenario) -> str:
         hit = self._scenario_hashes.get(id(scenario))
         if hit is None or hit[0] is not scenario:
             hit = (scenario, scenario.content_hash())
             self._scenario_hashes[id(scenario)] = hit
         return hit[1]
 
-    def _policy_hash(self, policy: Any) -> str:
+    def _policy_hash(self, policy: Policy | None) -> str:
         if policy is None:
             return policy_hash(None)
         hit = self._policy_hashes.get(id(policy))
@@ -224,8 +228,8 @@ class ResultStore:
     # manifests -----------------------------------------------------------------------
     def write_manifest(
         self,
-        scenario: Any,
-        policies: Mapping[str, Any],
+        scenario: Scenario,
+        policies: Mapping[str, Policy | None],
         *,
         seed: int,
         customers: int | None,

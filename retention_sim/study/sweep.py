@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..config.policy import Policy
+from ..config.scenario import Scenario
 from ..errors import InputError
 from . import statistics as st
 from .design import (
@@ -64,7 +66,9 @@ def parse_field(key: str) -> tuple[str | None, str]:
     return target, path.strip()
 
 
-def apply_overrides(scenario: Any, policy: Any, assignment: Mapping[str, Any]) -> tuple[Any, Any]:
+def apply_overrides(
+    scenario: Scenario, policy: Policy | None, assignment: Mapping[str, Any]
+) -> tuple[Scenario, Policy | None]:
     """The scenario and policy with the fields of ``assignment`` replaced (re-validated).
 
     Parameters
@@ -92,11 +96,12 @@ def apply_overrides(scenario: Any, policy: Any, assignment: Mapping[str, Any]) -
         else:
             sc_over[path] = value
     sc = scenario.with_overrides(sc_over) if sc_over else scenario
-    po = policy.with_overrides(po_over) if po_over else policy
+    # a policy field with no policy was refused above, so ``po_over`` implies a policy
+    po = policy.with_overrides(po_over) if po_over and policy is not None else policy
     return sc, po
 
 
-def _guess_target(scenario: Any, policy: Any, path: str) -> str:
+def _guess_target(scenario: Scenario, policy: Policy | None, path: str) -> str:
     if policy is not None and _has_path(policy.model_dump(mode="json"), path):
         return "policy"
     if _has_path(scenario.model_dump(mode="json"), path):
@@ -159,8 +164,8 @@ def _table(
 
 
 def sweep(
-    scenario: Any,
-    policy: Any,
+    scenario: Scenario | str | Path,
+    policy: Policy | str | Path | None,
     grid: Mapping[str, Sequence[Any]],
     *,
     replications: int = 10,
