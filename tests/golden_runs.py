@@ -192,9 +192,12 @@ def compute(tmp: Path) -> dict[str, Any]:
     cal = calibrate(
         CDNOW, until="1997-09-30", scenario_out=tmp / "cal.yaml", customers_out=tmp / "cust.csv"
     )
+    # the log's path is part of the report and of the YAML header: where the repository sits
+    # must not matter
+    report = json.dumps(cal.report(), default=str, sort_keys=True).replace(str(ROOT), "<root>")
     out["calibration"] = {
-        "report": json.loads(json.dumps(cal.report(), default=str, sort_keys=True)),
-        "scenario_yaml_sha": _sha(cal.scenario_yaml().encode()),
+        "report": json.loads(report),
+        "scenario_yaml_sha": _sha(cal.scenario_yaml().replace(str(ROOT), "<root>").encode()),
         "customers_sha": _sha((tmp / "cust.csv").read_bytes()),
     }
     cal_sc = load_scenario(tmp / "cal.yaml")
