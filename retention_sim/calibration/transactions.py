@@ -25,7 +25,6 @@ purchase and its amount (names configurable). Rules, applied in this order:
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .tables import examples, lines, missing_column_error, read_csv_text
 
 __all__ = [
     "TIME_UNITS",
@@ -47,8 +47,6 @@ __all__ = [
 
 TIME_UNITS: dict[str, int] = {"day": 1, "week": 7}
 """Length of each supported time unit, in days."""
-
-_MAX_LISTED = 5  # offending lines quoted in one error message
 
 
 @dataclass(frozen=True)
@@ -112,18 +110,6 @@ class TransactionLog:
 
 
 # ----------------------------------------------------------------------------- helpers
-def _lines(mask: np.ndarray, line_no: np.ndarray) -> str:
-    bad = line_no[mask]
-    shown = ", ".join(str(int(v)) for v in bad[:_MAX_LISTED])
-    more = f" and {bad.size - _MAX_LISTED} more" if bad.size > _MAX_LISTED else ""
-    return f"line{'s' if bad.size > 1 else ''} {shown}{more}"
-
-
-def _examples(mask: np.ndarray, values: pd.Series) -> str:
-    vals = values.to_numpy()[mask][:3]
-    return ", ".join(repr(str(v)) for v in vals)
-
-
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
 
 
@@ -162,45 +148,7 @@ def parse_date(text: str | Any, *, what: str = "date") -> pd.Timestamp:
         raise InputError(f"{what} {s!r} is not a date (expected YYYY-MM-DD)") from None
 
 
-def _missing_column_error(
-    path: str, role: str, name: str, option: str, columns: list[str]
-) -> InputError:
-    close = difflib.get_close_matches(name.lower(), [c.lower() for c in columns], n=1, cutoff=0.6)
-    hint = ""
-    if close:
-        original = next(c for c in columns if c.lower() == close[0])
-        hint = f"; did you mean {original!r}?"
-    return InputError(
-        f"missing {role} column {name!r} (choose it with {option}); the file has columns "
-        f"{', '.join(repr(c) for c in columns)}{hint}",
-        source=path,
-    )
-
-
 # ----------------------------------------------------------------------------- reading
-def _read_csv(p: Path, sep: str) -> pd.DataFrame:
-    """Every cell as text (nothing guessed), or one line saying why the file is unreadable."""
-    src = str(p)
-    if not p.is_file():
-        raise InputError("file not found", source=src)
-    try:
-        return pd.read_csv(
-            p,
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-            encoding="utf-8",
-        )
-    except pd.errors.EmptyDataError:
-        raise InputError("the file is empty (no header, no rows)", source=src) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", source=src) from None
-    except pd.errors.ParserError as exc:
-        msg = " ".join(str(exc).split())
-        raise InputError(f"not a valid CSV table: {msg}", source=src) from None
-
-
 def _checked_values(
     raw: pd.DataFrame,
     line_no: np.ndarray,
@@ -216,14 +164,14 @@ def _checked_values(
     bad = (cust == "").to_numpy()
     if bad.any():
         raise InputError(
-            f"column {customer_col!r}: blank customer id on {_lines(bad, line_no)}", source=src
+            f"column {customer_col!r}: blank customer id on {lines(bad, line_no)}", source=src
         )
     dates, bad = _parse_dates(raw[date_col], date_format=date_format)
     if bad.any():
         expected = f"format {date_format!r}" if date_format else "YYYY-MM-DD or YYYYMMDD"
         raise InputError(
             f"column {date_col!r}: {int(bad.sum())} value(s) are not dates ({expected}) on "
-            f"{_lines(bad, line_no)}: {_examples(bad, raw[date_col])}",
+            f"{lines(bad, line_no)}: {examples(bad, raw[date_col])}",
             source=src,
         )
     amount = pd.to_numeric(raw[amount_col].str.strip(), errors="coerce")
@@ -231,14 +179,14 @@ def _checked_values(
     if bad.any():
         raise InputError(
             f"column {amount_col!r}: {int(bad.sum())} value(s) are not numbers on "
-            f"{_lines(bad, line_no)}: {_examples(bad, raw[amount_col])}",
+            f"{lines(bad, line_no)}: {examples(bad, raw[amount_col])}",
             source=src,
         )
     bad = (amount < 0).to_numpy()
     if bad.any():
         raise InputError(
             f"column {amount_col!r}: {int(bad.sum())} negative amount(s) on "
-            f"{_lines(bad, line_no)}: {_examples(bad, raw[amount_col])}; returns and refunds "
+            f"{lines(bad, line_no)}: {examples(bad, raw[amount_col])}; returns and refunds "
             "are not purchases: net them into the original purchase or remove them",
             source=src,
         )
@@ -288,7 +236,7 @@ def read_transactions(
     if duplicates not in ("keep", "drop"):
         raise ValueError("duplicates must be 'keep' or 'drop'")
     src = str(Path(path))
-    raw = _read_csv(Path(path), sep)
+    raw = read_csv_text(Path(path), sep)
     columns = [str(c) for c in raw.columns]
     raw.columns = [c.strip() for c in columns]
     columns = list(raw.columns)
@@ -298,7 +246,7 @@ def read_transactions(
         ("amount", amount_col, "--amount-col"),
     ):
         if name not in raw.columns:
-            raise _missing_column_error(src, role, name, option, columns)
+            raise missing_column_error(src, role, name, option, columns)
     line_no = np.arange(raw.shape[0]) + 2  # line 1 is the header
     blank = (
         (raw[[customer_col, date_col, amount_col]].apply(lambda c: c.str.strip()) == "")

@@ -104,3 +104,81 @@ def register(sub: Any) -> None:
         "-o", "--out", help="per-customer CSV; <stem>_weekly.csv and <stem>_summary.json beside it"
     )
     fc.set_defaults(func=_cmd_forecast)
+    _register_response(sub)
+
+
+def _cmd_calibrate_response(args: argparse.Namespace) -> int:
+    from ..calibration.response_fit import fit_response
+
+    def cols(text: str | None) -> list[str]:
+        return [c.strip() for c in (text or "").split(",") if c.strip()]
+
+    fit = fit_response(
+        args.experiment,
+        arm_col=args.arm_col,
+        control=args.control,
+        treatments=args.treatment or None,
+        window_days=args.window_days,
+        conversion_col=args.conversion_col,
+        spend_col=args.spend_col,
+        visit_col=args.visit_col,
+        feature_cols=cols(args.feature_cols),
+        effect_cols=cols(args.effect_cols),
+        channel=args.channel,
+        form=args.form,
+    )
+    m = fit.model
+    print(
+        f"fitted from {m.source.file}: "
+        + ", ".join(f"{a} {n:,}" for a, n in m.source.rows.items())
+        + f"; window {m.window_days} days"
+    )
+    for name in ("conversion", "visit"):
+        r = getattr(m, name)
+        if r is None:
+            continue
+        ll = r.log_likelihood
+        print(
+            f"{name}: {r.form} (log-likelihood multiplicative {ll['multiplicative']:.2f}, "
+            f"additive {ll['additive']:.2f})"
+        )
+        for arm, e in r.effects.items():
+            print(f"  {arm}: {e.intercept.estimate:+.5g} ± {e.intercept.se or float('nan'):.2g}")
+    written = [fit.write(args.out)]
+    if args.report:
+        written.append(write_json(args.report, fit.report()))
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _register_response(sub: Any) -> None:
+    r = sub.add_parser(
+        "calibrate-response",
+        help="fit what a message does (conversion, visits, spend) from a randomised campaign",
+    )
+    r.add_argument("experiment", help="CSV, one row per customer: arm, features, outcomes")
+    r.add_argument("--arm-col", required=True, help="column holding each customer's arm")
+    r.add_argument("--control", required=True, help="name of the control (holdout) arm")
+    r.add_argument(
+        "--treatment", action="append", help="a treatment arm (repeat; default: all others)"
+    )
+    r.add_argument("--window-days", type=pos_int, required=True, help="days the outcomes cover")
+    r.add_argument("--conversion-col", required=True, help="0/1: bought in the window")
+    r.add_argument("--spend-col", help="amount spent in the window (optional)")
+    r.add_argument("--visit-col", help="0/1: visited or clicked in the window (optional)")
+    r.add_argument(
+        "--feature-cols", help="comma-separated pre-period columns explaining the baseline"
+    )
+    r.add_argument(
+        "--effect-cols", help="comma-separated columns the size of the effect may depend on"
+    )
+    r.add_argument("--channel", default="email", help="channel of the treatments (default email)")
+    r.add_argument(
+        "--form",
+        choices=("auto", "multiplicative", "additive"),
+        default="auto",
+        help="effect on the odds or on the probability (default auto: the higher likelihood)",
+    )
+    r.add_argument("-o", "--out", required=True, help="response YAML to write")
+    r.add_argument("--report", help="also write the fit report (JSON)")
+    r.set_defaults(func=_cmd_calibrate_response)

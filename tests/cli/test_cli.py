@@ -122,7 +122,17 @@ def test_every_command_is_registered_once_and_documented():
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     names = list(sub.choices)
-    assert names == ["run", "check", "compare", "sweep", "calibrate", "forecast", "report", "bench"]
+    assert names == [
+        "run",
+        "check",
+        "compare",
+        "sweep",
+        "calibrate",
+        "forecast",
+        "calibrate-response",
+        "report",
+        "bench",
+    ]
     for name, p in sub.choices.items():
         helps = [a.help for a in p._actions if a.dest != "help"]
         assert all(helps), (name, [a.dest for a in p._actions if not a.help])
