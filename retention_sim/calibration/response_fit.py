@@ -39,6 +39,7 @@ __all__ = [
     "fit_response",
     "predict",
     "design_columns",
+    "model_features",
 ]
 
 _EPS = 1e-12
@@ -46,7 +47,8 @@ Jacobian = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 # ----------------------------------------------------------------------------- designs
-def _features(model: ResponseModel, names: Sequence[str]) -> list[Feature]:
+def model_features(model: ResponseModel, names: Sequence[str]) -> list[Feature]:
+    """The encodings of ``names`` as the model describes them."""
     out = []
     for n in names:
         f = model.features[n]
@@ -401,8 +403,8 @@ class Prediction:
 def _binary_p(
     resp: Any, frame: pd.DataFrame, arm: str, model: ResponseModel, control: str
 ) -> np.ndarray:
-    base_f = _features(model, model.baseline_features)
-    eff_f = _features(model, model.effect_features)
+    base_f = model_features(model, model.baseline_features)
+    eff_f = model_features(model, model.effect_features)
     x = design_columns(frame, base_f)
     names = [c for f in base_f for c in f.columns]
     lin = resp.baseline.intercept.estimate + x @ np.array(
@@ -442,7 +444,7 @@ def predict(model: ResponseModel, frame: pd.DataFrame, arm: str) -> Prediction:
     spend = None
     if model.spend is not None:
         s = model.spend
-        base_f = _features(model, model.baseline_features)
+        base_f = model_features(model, model.baseline_features)
         x = design_columns(frame, base_f)
         names = [c for f in base_f for c in f.columns]
         log_mu = s.baseline.intercept.estimate + x @ np.array(

@@ -105,6 +105,7 @@ def register(sub: Any) -> None:
     )
     fc.set_defaults(func=_cmd_forecast)
     _register_response(sub)
+    _register_replay(sub)
 
 
 def _cmd_calibrate_response(args: argparse.Namespace) -> int:
@@ -182,3 +183,55 @@ def _register_response(sub: Any) -> None:
     r.add_argument("-o", "--out", required=True, help="response YAML to write")
     r.add_argument("--report", help="also write the fit report (JSON)")
     r.set_defaults(func=_cmd_calibrate_response)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from ..calibration.experiment import read_experiment
+    from ..calibration.replay import replay
+    from ..config.response import load_response
+
+    model = load_response(args.response)
+    ex = read_experiment(
+        args.experiment,
+        arm_col=args.arm_col or model.source.arm_column,
+        control=args.control or model.source.control,
+        treatments=list(model.conversion.effects),
+        window_days=model.window_days,
+        conversion_col=args.conversion_col,
+        spend_col=args.spend_col,
+        feature_cols=model.baseline_features,
+        effect_cols=model.effect_features,
+    )
+    result = replay(ex, model, replications=args.replications, seed=args.seed)
+    for r in result.arms.to_dict("records"):
+        line = (
+            f"{r['arm']:<20} {r['customers']:>8,}  conversion observed "
+            f"{100 * r['conversion_observed']:.3f}%  simulated "
+            f"{100 * r['conversion_simulated']:.3f}%"
+        )
+        if "spend_observed" in r:
+            line += (
+                f"  spend observed {r['spend_observed']:.4g}  simulated {r['spend_simulated']:.4g}"
+            )
+        print(line)
+    written = result.write(args.out)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _register_replay(sub: Any) -> None:
+    r = sub.add_parser(
+        "replay", help="replay a randomised campaign in the simulator under a fitted response"
+    )
+    r.add_argument("experiment", help="CSV, one row per customer (as for calibrate-response)")
+    r.add_argument("--response", required=True, help="response YAML from calibrate-response")
+    r.add_argument("--arm-col", help="arm column (default: the one the response was fitted on)")
+    r.add_argument("--control", help="control arm (default: the response's)")
+    r.add_argument("--conversion-col", required=True, help="0/1: bought in the window")
+    r.add_argument("--spend-col", help="amount spent in the window (optional)")
+    r.add_argument(
+        "-r", "--replications", type=pos_int, default=20, help="replications (default 20)"
+    )
+    r.add_argument("--seed", type=nonneg_int, default=0, help="seed (default 0)")
+    r.add_argument("--out", required=True, help="folder for arms.csv and customers.csv")
+    r.set_defaults(func=_cmd_replay)

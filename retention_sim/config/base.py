@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..errors import InputError
 
-__all__ = ["StrictModel", "content_hash", "apply_dotted"]
+__all__ = ["StrictModel", "content_hash", "apply_dotted", "LATE_OPTIONAL_FIELDS"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -22,9 +22,28 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+#: Fields added after the hash format was fixed. While unset (``None``) they are left out of
+#: the hash, so the hashes of files that do not use them, and the result stores keyed on those
+#: hashes, stay what they were.
+LATE_OPTIONAL_FIELDS: frozenset[str] = frozenset({"response"})
+
+
+def _without_unset_late_fields(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: _without_unset_late_fields(v)
+            for k, v in node.items()
+            if not (k in LATE_OPTIONAL_FIELDS and v is None)
+        }
+    if isinstance(node, list):
+        return [_without_unset_late_fields(v) for v in node]
+    return node
+
+
 def content_hash(model: BaseModel) -> str:
     """A stable hash of a validated model's content (for result stores and manifests)."""
-    blob = json.dumps(model.model_dump(mode="json"), sort_keys=True).encode()
+    data = _without_unset_late_fields(model.model_dump(mode="json"))
+    blob = json.dumps(data, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 

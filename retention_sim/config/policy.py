@@ -180,6 +180,10 @@ class Campaign(StrictModel):
     - ``tier_up``: ``notify_on`` (``near`` the next tier, or ``reached`` it), ``near_share``;
     - ``win_back``: ``after_days`` without purchase, optionally ``repeat_every_days``;
     - ``journey``: ``start`` (``new_customer`` or ``lapsed``) and ``steps``.
+
+    ``response`` names a treatment of the scenario's fitted response model: a delivered
+    message then changes purchases and baskets as that treatment did in its experiment
+    (``docs/model.md``, "Contact effects from a randomised campaign").
     """
 
     name: str
@@ -200,6 +204,7 @@ class Campaign(StrictModel):
     start: Literal["new_customer", "lapsed"] | None = None
     steps: list[JourneyStep] = []
     stop_on_purchase: bool = True
+    response: str | None = None
 
     @model_validator(mode="after")
     def _fields_for_type(self) -> Campaign:
@@ -320,6 +325,16 @@ def _check_against_scenario(policy: Policy, scenario: Scenario, source: str) -> 
                     f"channel {ch!r} is not defined in scenario {scenario.name!r}",
                     source=source,
                     field=f"campaigns[{i}].channel",
+                )
+        if c.response is not None:
+            fitted = scenario.response
+            known_arms = sorted(fitted.conversion.effects) if fitted is not None else []
+            if c.response not in known_arms:
+                raise InputError(
+                    f"response {c.response!r} is not a treatment of the scenario's response "
+                    f"model (it has {known_arms or 'none'})",
+                    source=source,
+                    field=f"campaigns[{i}].response",
                 )
         for what, named, known in (
             ("segment", c.audience.segments, segs),

@@ -17,6 +17,7 @@ from ..vocabulary import CHANNELS, ChannelName, StageName
 from .base import StrictModel, apply_dotted, content_hash
 from .causes import Churn
 from .files import load_model, validate_model
+from .response import ResponseModel
 from .units import Days, Multiplier, NonNeg, Positive, Probability, Share
 
 __all__ = [
@@ -356,6 +357,7 @@ class Scenario(StrictModel):
     satisfaction: Satisfaction = Satisfaction()
     service: Service = Service()
     economics: Economics = Economics()
+    response: ResponseModel | None = None
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:

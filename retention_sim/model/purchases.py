@@ -13,7 +13,7 @@ from .loyalty import earn_points, reward_multiplier
 from .random_streams import counter_uniform
 from .world import World
 
-__all__ = ["Purchases", "book_purchases", "calendar_multipliers"]
+__all__ = ["Purchases", "PurchaseTracker", "book_purchases", "calendar_multipliers"]
 
 
 def calendar_multipliers(scenario: Scenario, horizon: int) -> np.ndarray:
@@ -43,6 +43,25 @@ def calendar_multipliers(scenario: Scenario, horizon: int) -> np.ndarray:
     return out
 
 
+class PurchaseTracker:
+    """The probability each row had of buying, and its expected spend, over a range of days.
+
+    What the simulator's own daily draws implied (``Σ log(1 − p)`` and ``Σ p × mean basket``),
+    without their noise: the replay of an experiment reads each customer's probability of
+    converting in the window from it.
+    """
+
+    def __init__(self, capacity: int, first_day: int, last_day: int) -> None:
+        self.first_day, self.last_day = first_day, last_day
+        self.no_purchase_log = np.zeros(capacity)
+        self.expected_spend = np.zeros(capacity)
+
+    @property
+    def probability(self) -> np.ndarray:
+        """Probability of at least one purchase in the days tracked."""
+        return -np.expm1(self.no_purchase_log)
+
+
 class Purchases:
     """The daily purchase draw and gamma–gamma spend, with the run's constant tables."""
 
@@ -54,6 +73,20 @@ class Purchases:
         self.stage_multiplier = np.array([*mult, 0.0])
         self.calendar = calendar_multipliers(sc, world.horizon)
         self.spend_shape = np.array([s.spend.p for s in sc.population.segments.values()])
+        #: Set to a :class:`PurchaseTracker` to record what the draws implied.
+        self.tracker: PurchaseTracker | None = None
+
+    def daily_rate(self, rows: np.ndarray, day: int) -> np.ndarray:
+        """Today's purchase hazard of ``rows`` before any contact effect (stage, reward,
+        calendar and satisfaction effects on the customer's own rate)."""
+        world = self.world
+        pop = world.pop
+        sat = world.scenario.satisfaction
+        m = self.stage_multiplier[pop.stage[rows]] * reward_multiplier(world, rows, day)
+        m *= float(self.calendar[min(day, world.horizon - 1)])
+        if sat.purchase_sensitivity:
+            m *= np.exp(sat.purchase_sensitivity * (pop.satisfaction[rows] - sat.reference))
+        return m * pop.purchase_rate[rows]
 
     def step(self, day: int) -> None:
         """Draw today's purchases for every present customer and book them.
@@ -61,10 +94,12 @@ class Purchases:
         Today's buyers' rows and what each spent go to ``world.today`` (``buyers``,
         ``amounts``).
 
-        The daily purchase probability of customer *i* is ``1 - exp(-lambda_i * m_i)`` where
-        ``lambda_i`` is the customer's rate (purchases per day, gamma across customers) and
+        The daily purchase probability of customer *i* is ``1 - exp(-(lambda_i * m_i + h_i))``
+        where ``lambda_i`` is the customer's rate (purchases per day, gamma across customers),
         ``m_i`` multiplies the stage effect, the calendar, satisfaction, the loyalty programme's
-        reward effects and whatever the contact policy adds (offers).
+        reward effects and whatever the contact policy adds (offers), and ``h_i`` is the hazard
+        a fitted message response adds in its window (none without one). A fitted response also
+        multiplies the basket in its window.
         """
         world = self.world
         pop = world.pop
@@ -72,6 +107,7 @@ class Purchases:
         u = world.daily_uniforms("purchase")
         present = world.present
         boost = world.today.purchase_boost
+        extra, basket = world.today.purchase_hazard, world.today.basket_multiplier
         if not present.any():
             world.today.buyers, world.today.amounts = np.zeros(0, dtype=np.int64), np.zeros(0)
             return
@@ -84,8 +120,11 @@ class Purchases:
         if boost is not None:
             m *= boost
         m *= pop.purchase_rate
+        if extra is not None:
+            m = np.maximum(m + extra, 0.0)
         p = -np.expm1(-m)
-        buy = (u < p) & present & (pop.last_purchase_day != day)  # arrivals bought already today
+        can = present & (pop.last_purchase_day != day)  # arrivals bought already today
+        buy = (u < p) & can
         buyers = np.flatnonzero(buy)
         amounts = np.zeros(0)
         if buyers.size:
@@ -94,8 +133,21 @@ class Purchases:
             # drawn for the buyers only
             u_spend = counter_uniform(world.seed, "spend", buyers, day)
             amounts = special.gammaincinv(shape, u_spend) / pop.spend_nu[buyers]
+            if basket is not None:
+                amounts = amounts * basket[buyers]
             book_purchases(world, buyers, amounts, day)
+        if self.tracker is not None and self.tracker.first_day <= day <= self.tracker.last_day:
+            self._track(p * can, basket)
         world.today.buyers, world.today.amounts = buyers, amounts
+
+    def _track(self, p: np.ndarray, basket: np.ndarray | None) -> None:
+        assert self.tracker is not None
+        pop = self.world.pop
+        mean = self.spend_shape[pop.segment] / pop.spend_nu
+        if basket is not None:
+            mean = mean * basket
+        self.tracker.no_purchase_log += np.log1p(-np.minimum(p, 1.0 - 1e-16))
+        self.tracker.expected_spend += p * mean
 
 
 def book_purchases(world: World, rows: np.ndarray, amounts: np.ndarray, day: int) -> None:

@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["Streams", "counter_uniform", "counter_uniforms"]
+__all__ = ["Streams", "counter_uniform", "counter_uniforms", "replication_seed"]
 
 
 class Streams:
@@ -91,3 +91,24 @@ def counter_uniforms(
             g = _mix(h ^ np.uint64(zlib.crc32(name.encode("utf-8"))))
             out.append((g >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0))
     return out
+
+
+def replication_seed(seed: int, replication: int) -> int:
+    """The integer seed of replication ``replication`` in a study seeded with ``seed``.
+
+    Parameters
+    ----------
+    seed
+        The study's seed (non-negative).
+    replication
+        The replication index ``k`` (0, 1, 2, ...).
+
+    Returns
+    -------
+    int
+        ``int(SeedSequence([seed, replication]).generate_state(1)[0])``: a 32-bit integer, the
+        same for every policy, different (with overwhelming probability) for every ``k``.
+    """
+    if seed < 0 or replication < 0:
+        raise ValueError("seed and replication must be non-negative")
+    return int(np.random.SeedSequence([int(seed), int(replication)]).generate_state(1)[0])

@@ -96,11 +96,17 @@ def assemble(
 ) -> Mechanisms:
     """Build every mechanism of a run on ``world`` (under ``policy``, if any); nothing runs yet."""
     desk = ServiceDesk(world)
+    purchases = Purchases(world)
     fatigue = contacts = None
     if policy is not None:
         fatigue = Fatigue(world)
         contacts = ContactEngine(
-            world, policy, desk=desk, fatigue=fatigue, record_messages=record_messages
+            world,
+            policy,
+            desk=desk,
+            fatigue=fatigue,
+            purchases=purchases,
+            record_messages=record_messages,
         )
     else:
         world.today.constant.update(NO_POLICY_DAY)
@@ -109,7 +115,7 @@ def assemble(
         world=world,
         desk=desk,
         competitor=Competitor(world),
-        purchases=Purchases(world),
+        purchases=purchases,
         churn=Churn(world),
         stages=Stages(world),
         fatigue=fatigue,
@@ -213,7 +219,13 @@ DAY_ORDER: tuple[Step, ...] = (
         "offers, guardrail windows, RFM, wake-ups",
         "contacts",
         lambda m, d: _contacts(m).before_purchases(d),
-        writes=("purchase_boost", "woken", "wakeup_multiplier"),
+        writes=(
+            "purchase_boost",
+            "woken",
+            "wakeup_multiplier",
+            "purchase_hazard",
+            "basket_multiplier",
+        ),
         contacts=True,
         uses=_cols("discount_sensitivity last_purchase_day n_purchases spend_total"),
     ),
@@ -221,7 +233,7 @@ DAY_ORDER: tuple[Step, ...] = (
         "purchases",
         "purchases",
         lambda m, d: m.purchases.step(d),
-        reads=("purchase_boost",),
+        reads=("purchase_boost", "purchase_hazard", "basket_multiplier"),
         writes=("buyers", "amounts"),
         uses=_cols(
             "last_purchase_day last_reward_day n_purchases period_points points "

@@ -79,6 +79,9 @@ class DayState:
     purchase_boost
         Per-row purchase multiplier set by a contact policy (offers, clicks, membership), or
         ``None`` without a policy.
+    purchase_hazard, basket_multiplier
+        Per-row purchase hazard added, and basket multiplier, by fitted message responses in
+        their windows (``None`` without a fitted response).
     buyers, amounts
         Today's buyers (rows) and what each spent.
     woken
@@ -93,6 +96,8 @@ class DayState:
 
     competitor_pressure: _DayValue[float] = _DayValue()
     purchase_boost: _DayValue[np.ndarray | None] = _DayValue()
+    purchase_hazard: _DayValue[np.ndarray | None] = _DayValue()
+    basket_multiplier: _DayValue[np.ndarray | None] = _DayValue()
     buyers: _DayValue[np.ndarray] = _DayValue()
     amounts: _DayValue[np.ndarray] = _DayValue()
     woken: _DayValue[np.ndarray | None] = _DayValue()
@@ -102,6 +107,8 @@ class DayState:
     FIELDS: tuple[str, ...] = (
         "competitor_pressure",
         "purchase_boost",
+        "purchase_hazard",
+        "basket_multiplier",
         "buyers",
         "amounts",
         "woken",
@@ -127,6 +134,8 @@ class DayState:
 #: The day values of a run without a contact policy: no boost, nobody woken, no fatigue.
 NO_POLICY_DAY: dict[str, Any] = {
     "purchase_boost": None,
+    "purchase_hazard": None,
+    "basket_multiplier": None,
     "woken": None,
     "wakeup_multiplier": 1.0,
     "fatigue_total": None,

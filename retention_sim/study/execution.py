@@ -37,8 +37,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-
+from ..model.random_streams import replication_seed
 from .metrics import daily_series, flatten_summary
 
 if TYPE_CHECKING:
@@ -56,27 +55,6 @@ __all__ = [
 
 BACKENDS = ("serial", "processes", "dask")
 Backend = Literal["serial", "processes", "dask"]
-
-
-def replication_seed(seed: int, replication: int) -> int:
-    """The integer seed of replication ``replication`` in a study seeded with ``seed``.
-
-    Parameters
-    ----------
-    seed
-        The study's seed (non-negative).
-    replication
-        The replication index ``k`` (0, 1, 2, ...).
-
-    Returns
-    -------
-    int
-        ``int(SeedSequence([seed, replication]).generate_state(1)[0])``: a 32-bit integer, the
-        same for every policy, different (with overwhelming probability) for every ``k``.
-    """
-    if seed < 0 or replication < 0:
-        raise ValueError("seed and replication must be non-negative")
-    return int(np.random.SeedSequence([int(seed), int(replication)]).generate_state(1)[0])
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,7 @@ def test_every_command_is_registered_once_and_documented():
         "calibrate",
         "forecast",
         "calibrate-response",
+        "replay",
         "report",
         "bench",
     ]

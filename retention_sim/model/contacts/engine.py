@@ -28,12 +28,14 @@ import pandas as pd
 from ...config.policy import Audience, Campaign, Offer, Policy
 from ...vocabulary import CHANNEL_INDEX, CHANNELS, Stage
 from ..fatigue import Fatigue, total_fatigue
+from ..purchases import Purchases
 from ..random_streams import counter_uniform
 from ..reactivation import reactivate
 from ..rfm import SEGMENT_CODES, RfmSegments
 from ..service_desk import ServiceDesk
 from ..world import World
 from .audience import audience_mask
+from .fitted_effects import FittedEffects
 from .guardrails import REFUSAL_REASONS, Guardrails
 from .journeys import Journeys
 from .ledger import Ledger
@@ -78,6 +80,7 @@ class ContactEngine:
         *,
         desk: ServiceDesk,
         fatigue: Fatigue,
+        purchases: Purchases | None = None,
         record_messages: bool = False,
     ):
         self.world = world
@@ -104,6 +107,12 @@ class ContactEngine:
         self.members = self.membership.members if self.membership else np.zeros(n, dtype=bool)
         self.ledger = Ledger(world, self.campaigns, record=record_messages)
         self.msg_log = self.ledger.msg_log
+        fitted = world.scenario.response
+        self.fitted: FittedEffects | None = None
+        if fitted is not None and any(c.response for c in self.campaigns):
+            if purchases is None:
+                raise ValueError("a fitted response needs the run's purchases")
+            self.fitted = FittedEffects(world, fitted, purchases)
 
     def audience(self, a: Audience, rows: np.ndarray | slice, day: int) -> np.ndarray:
         """Which of ``rows`` (``slice(None)``: every row) pass the audience ``a`` today."""
@@ -127,6 +136,10 @@ class ContactEngine:
         # dormant customers woken by a contact: competitor pull rises for a while
         w.today.woken = self.offers.woken(day)
         w.today.wakeup_multiplier = self.resp.dormant_wakeup_multiplier
+        if self.fitted is not None:
+            w.today.purchase_hazard, w.today.basket_multiplier = self.fitted.today(day)
+        else:
+            w.today.purchase_hazard = w.today.basket_multiplier = None
 
     def after_purchases(self, day: int) -> None:
         """Book discounts used by today's buyers; member discounts; offers are used up."""
@@ -236,6 +249,8 @@ class ContactEngine:
             content=content,
         )
         self.respond(day, c, rows, ch, content, offer, responses)
+        if c.response is not None and self.fitted is not None:
+            self.fitted.deliver(day, rows, c.response)
         self.ledger.deliveries(day, c_idx, rows, ch, cost, responses)
 
     def respond(
@@ -262,7 +277,8 @@ class ContactEngine:
         vr = rows[x.valued]
         pop.last_valued_touch_day[vr] = day
         pop.onboarded[vr] = True
-        self.offers.clicked(day, rows[x.clicked])
+        if c.response is None:  # a fitted response already holds the click's purchases
+            self.offers.clicked(day, rows[x.clicked])
         lapsed = pop.stage[rows] == Stage.LAPSED
         if lapsed.any():
             self.offers.wake(day, rows[lapsed])
