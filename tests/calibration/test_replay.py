@@ -209,3 +209,38 @@ def test_replay_command_writes_arms_and_customers(tmp_path, hillstrom, quarter, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(bad) in err[0]
     assert not (tmp_path / "r3").exists()
+
+
+@pytest.mark.slow
+def test_round_trip_with_the_hillstrom_response(hillstrom, tmp_path):
+    """The response fitted on all of Hillstrom is the truth: the simulator draws the experiment
+    again on the same customers and arms, and calibrate-response gives back every conversion
+    parameter (baseline and effects, 22 of them) with z-scores that look standard normal
+    (Σz² inside the χ² 99.9% interval, none beyond 4)."""
+    truth = fit_response(hillstrom, form="additive").model
+    arms = hillstrom.frame[hillstrom.arm_col].to_numpy()
+    frame = hillstrom.frame[FEATURES]
+    data = simulate_experiment(truth, frame, arms, seed=11)
+    path = tmp_path / "drawn.csv"
+    data.to_csv(path, index=False)
+    refit = fit_response(
+        path,
+        arm_col="arm",
+        control=hillstrom.control,
+        window_days=14,
+        conversion_col="conversion",
+        feature_cols=FEATURES,
+        effect_cols=EFFECTS,
+        form="additive",
+    ).model.conversion
+    t = truth.conversion
+    pairs = [(refit.baseline.intercept, t.baseline.intercept)]
+    pairs += [(refit.baseline.coefficients[k], v) for k, v in t.baseline.coefficients.items()]
+    for arm, e in t.effects.items():
+        pairs.append((refit.effects[arm].intercept, e.intercept))
+        pairs += [(refit.effects[arm].modifiers[k], v) for k, v in e.modifiers.items()]
+    z = np.array([(a.estimate - b.estimate) / a.se for a, b in pairs])
+    assert z.size == 1 + 9 + 2 * (1 + 5)  # intercept, 9 baseline columns, 2 arms × (1 + 5)
+    lo, hi = stats.chi2.ppf([0.0005, 0.9995], z.size)
+    assert lo < np.sum(z**2) < hi, (np.sum(z**2), lo, hi)
+    assert np.max(np.abs(z)) < 4, np.round(z, 2)
