@@ -472,6 +472,7 @@ def calibrate(
         tenure_days=T * unit_days,
         loyal_min_purchases=int(max(2, np.quantile(h["n_purchases"].to_numpy(), 0.8))),
         currency=currency,
+        source=f"{Path(log.source).name} up to {until_s}",
     )
     scenario = scenario_from_dict(data, source="(calibrated scenario)")
     if selected == "bgnbd":

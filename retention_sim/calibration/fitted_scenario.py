@@ -38,8 +38,10 @@ def scenario_data(
     tenure_days: np.ndarray,
     loyal_min_purchases: int,
     currency: str,
+    source: str = "the transaction log",
 ) -> dict[str, Any]:
-    """The calibrated scenario as a mapping (see ``docs/model.md`` for the mapping)."""
+    """The calibrated scenario as a mapping (see ``docs/model.md`` for the mapping), with a
+    ``provenance`` section naming ``source`` for every fitted number."""
     p = purchase.params
     per_year = DAYS_PER_YEAR / unit_days
     rate_mean = p["r"] / p["alpha"] * per_year
@@ -98,9 +100,41 @@ def scenario_data(
             "agent_cost_per_day": 0.0,
         },
         "economics": {"currency": currency, "acquisition_cost": 0.0},
+        "provenance": _provenance(purchase, source),
     }
 
 
 def round6(x: float) -> float:
     """Six significant digits: readable YAML without changing the fit materially."""
     return float(f"{x:.6g}")
+
+
+def _provenance(purchase: FitResult, source: str) -> dict[str, dict[str, str]]:
+    """What the calibration fitted, from which model; what it set neutral because a purchase
+    log cannot tell."""
+    model = {"pareto_nbd": "Pareto/NBD", "bgnbd": "BG/NBD"}.get(purchase.model, purchase.model)
+    seg = "population.segments.calibrated"
+
+    def fitted(what: str) -> dict[str, str]:
+        return {"kind": "fitted", "source": f"{source}: {what}"}
+
+    neutral = {
+        "kind": "assumption",
+        "source": "neutral: a transaction log cannot tell churn causes apart, so every cause but "
+        f"{DROPOUT_CAUSE} (which carries the fitted dropout) is off",
+    }
+    return {
+        f"{seg}.purchase_rate_per_year.mean": fitted(f"{model} purchase rate (r / alpha)"),
+        f"{seg}.purchase_rate_per_year.shape": fitted(f"{model} heterogeneity r"),
+        f"{seg}.spend.mean_per_purchase": fitted("gamma-gamma mean spend (p gamma / (q - 1))"),
+        f"{seg}.spend.p": fitted("gamma-gamma p"),
+        f"{seg}.spend.q": fitted("gamma-gamma q"),
+        f"{seg}.frailty_shape": fitted(f"{model} dropout heterogeneity"),
+        f"churn.causes.{DROPOUT_CAUSE}.annual_probability": fitted(f"{model} mean dropout"),
+        f"churn.causes.{DROPOUT_CAUSE}.frailty": fitted(f"{model} dropout varies by customer"),
+        "population.initial_customers": fitted(f"{model} expected customers alive"),
+        "population.tenure.mean_years": fitted("customers' time since first purchase"),
+        "population.tenure.max_years": fitted("customers' time since first purchase"),
+        "calendar.start": fitted("the day after the calibration period"),
+        "churn.causes.*.annual_probability": neutral,
+    }

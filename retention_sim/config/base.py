@@ -25,7 +25,9 @@ class StrictModel(BaseModel):
 #: Fields added after the hash format was fixed. While unset (``None``) they are left out of
 #: the hash, so the hashes of files that do not use them, and the result stores keyed on those
 #: hashes, stay what they were.
-LATE_OPTIONAL_FIELDS: frozenset[str] = frozenset({"response"})
+LATE_OPTIONAL_FIELDS: frozenset[str] = frozenset({"response", "provenance"})
+#: Fields that say where numbers come from without changing any: never part of the hash.
+METADATA_FIELDS: frozenset[str] = frozenset({"provenance"})
 
 
 def _without_unset_late_fields(node: Any) -> Any:
@@ -33,7 +35,7 @@ def _without_unset_late_fields(node: Any) -> Any:
         return {
             k: _without_unset_late_fields(v)
             for k, v in node.items()
-            if not (k in LATE_OPTIONAL_FIELDS and v is None)
+            if not (k in LATE_OPTIONAL_FIELDS and v is None) and k not in METADATA_FIELDS
         }
     if isinstance(node, list):
         return [_without_unset_late_fields(v) for v in node]

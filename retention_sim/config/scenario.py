@@ -17,6 +17,7 @@ from ..vocabulary import CHANNELS, ChannelName, StageName
 from .base import StrictModel, apply_dotted, content_hash
 from .causes import Churn
 from .files import load_model, validate_model
+from .provenance import Source
 from .response import ResponseModel
 from .units import Days, Multiplier, NonNeg, Positive, Probability, Share
 
@@ -358,6 +359,7 @@ class Scenario(StrictModel):
     service: Service = Service()
     economics: Economics = Economics()
     response: ResponseModel | None = None
+    provenance: dict[str, Source] | None = None
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:

@@ -8,13 +8,13 @@ representative replication per policy for the figures that look inside a run;
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..config.provenance import parameter_sources
 from ..errors import InputError
 from ..outputs import atomic_write_text
 from ..study.metrics import RATE_METRICS
@@ -30,6 +30,7 @@ __all__ = [
     "Study",
     "run_study",
     "scenario_table",
+    "provenance_summary",
     "render_report",
     "ReportError",
     "TEMPLATE",
@@ -50,22 +51,28 @@ class ReportError(InputError):
 
 
 def scenario_table(scenario: Scenario) -> pd.DataFrame:
-    """Every scenario parameter as a row: ``section``, ``parameter``, ``value``."""
-    rows = []
+    """Every scenario parameter as a row: ``section``, ``parameter``, ``value``, and where it
+    comes from, ``kind`` (fitted, published, assumption) and ``source`` (see
+    :func:`~retention_sim.config.provenance.parameter_sources`)."""
+    return parameter_sources(scenario)
 
-    def walk(node: Any, path: list[str]) -> None:
-        if isinstance(node, dict) and node:
-            for k, v in node.items():
-                walk(v, [*path, str(k)])
-        elif isinstance(node, list) and node and all(isinstance(x, dict) for x in node):
-            for i, v in enumerate(node):
-                walk(v, [*path, f"[{i}]"])
-        else:
-            value = json.dumps(node, ensure_ascii=False) if isinstance(node, list | dict) else node
-            rows.append({"section": path[0], "parameter": ".".join(path[1:]), "value": value})
 
-    walk(scenario.model_dump(mode="json"), [])
-    return pd.DataFrame(rows)
+def provenance_summary(scenario: Scenario) -> str:
+    """One sentence of Markdown: how many parameters are fitted, published, assumed."""
+    kinds = parameter_sources(scenario)["kind"].value_counts()
+    n = int(kinds.sum())
+    parts = [
+        f"**{int(kinds.get(k, 0))}** {label}"
+        for k, label in (
+            ("fitted", "fitted from data"),
+            ("published", "taken from the literature"),
+            ("assumption", "assumptions"),
+        )
+    ]
+    return (
+        f"Of the scenario's {n} parameters, {parts[0]}, {parts[1]} and {parts[2]}: what rests "
+        "on an assumption is what a pilot must confirm."
+    )
 
 
 @dataclass
@@ -160,8 +167,13 @@ class Study:
         )
 
     def assumptions(self) -> pd.DataFrame:
-        """The scenario's parameters (see :func:`scenario_table`)."""
+        """The scenario's parameters and where each comes from (see :func:`scenario_table`)."""
         return scenario_table(self.scenario)
+
+    def provenance_markdown(self) -> str:
+        """How many parameters are fitted, published or assumed (see
+        :func:`provenance_summary`)."""
+        return provenance_summary(self.scenario)
 
 
 def _resolve(path: str | Path, base: Path | None) -> Path:

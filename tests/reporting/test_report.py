@@ -66,6 +66,8 @@ def test_report_html_holds_the_verdict_figures_and_no_code(rendered):
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert "Guardrails" in html and "Assumptions" in html
+    # where the numbers come from, beside the results
+    assert "taken from the literature" in html and "Mailchimp email benchmarks 2019" in html
 
 
 @pytest.mark.slow
@@ -131,7 +133,7 @@ def test_bad_input_exits_2_before_starting_a_kernel(tmp_path):
 
 def test_scenario_table_lists_every_parameter(default_scenario):
     t = scenario_table(default_scenario)
-    assert {"section", "parameter", "value"} == set(t.columns)
+    assert {"section", "parameter", "value", "kind", "source"} == set(t.columns)
     row = t[(t["section"] == "service") & (t["parameter"] == "agents")]
     assert row["value"].iloc[0] == default_scenario.service.agents
     assert len(t) > 100
