@@ -17,6 +17,7 @@ The mapping from the fitted models into the scenario, and its approximations, ar
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -25,16 +26,19 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..config.policy import Policy
+from ..config.response import ResponseModel
 from ..config.scenario import Scenario, scenario_from_dict
 from ..errors import InputError
 from ..model.observed import DROPOUT_CAUSE
 from ..model.observed import validate_history as _validate_history
 from ..outputs import atomic_write_text
-from .fitted_scenario import DAYS_PER_YEAR, scenario_data
+from .customers_file import add_rfm, customers_file
+from .fitted_scenario import log_scenario_data
 from .fitting import FitResult
-from .forecast import expected_purchases
+from .historical import check_historical, make_responsive, parse_split
 from .purchase_models import bgnbd_p_alive, fit_bgnbd, fit_pareto_nbd, pareto_nbd_p_alive
-from .spend_model import fit_gamma_gamma, gamma_gamma_mean_spend
+from .spend_model import fit_gamma_gamma
 from .transactions import (
     TIME_UNITS,
     TransactionLog,
@@ -80,6 +84,12 @@ class Calibration:
         The customers file (history and posterior of each customer).
     notes
         Approximations and data handling worth knowing.
+    dropout_annual
+        The fitted probability that a customer drops out within a year (before any split).
+    responsive
+        How the dropout was shared among causes: ``split``, ``modifiers``,
+        ``purchase_multiplier``, ``historical_policy`` (see
+        :func:`~retention_sim.calibration.historical.make_responsive`).
     """
 
     log: TransactionLog
@@ -91,6 +101,8 @@ class Calibration:
     scenario_data: dict[str, Any]
     customers: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    dropout_annual: float = float("nan")
+    responsive: dict[str, Any] = field(default_factory=dict)
 
     def scenario_yaml(self) -> str:
         """The scenario as YAML, with a header saying where it came from."""
@@ -102,7 +114,7 @@ class Calibration:
         """JSON-ready report: the log, both purchase fits, the spend fit, the choice, RFM."""
         sc = self.scenario
         seg = next(iter(sc.population.segments.values()))
-        cause = getattr(sc.churn.causes, DROPOUT_CAUSE)
+        resp = {k: v for k, v in self.responsive.items() if k != "notes"}
         return {
             "log": self.log.describe(),
             "time_unit": self.time_unit,
@@ -117,9 +129,10 @@ class Calibration:
                 "purchase_rate_per_year": seg.purchase_rate_per_year.model_dump(),
                 "spend": seg.spend.model_dump(),
                 "dropout": {
-                    "cause": DROPOUT_CAUSE,
-                    "annual_probability": cause.annual_probability,
+                    "cause": DROPOUT_CAUSE if resp.get("split") is None else "shared",
+                    "annual_probability": self.dropout_annual,
                     "frailty_shape": seg.frailty_shape,
+                    **resp,
                 },
             },
             "rfm_segments": {
@@ -294,77 +307,57 @@ def _fit_spend(
     return gg, {"p": gp, "q": q_scn, "mean_per_purchase": gp * gg_gamma / (q_scn - 1.0)}
 
 
-def _add_rfm(h: pd.DataFrame) -> None:
-    """RFM scores (quintiles among all customers of the log at ``until``) and named segments."""
-    from ..config.policy import RFM_SEGMENTS
-    from ..model.rfm import rfm_scores, rfm_segments
-
-    r_s, f_s, m_s, _ = rfm_scores(
-        h["days_since_last_purchase"].to_numpy(),
-        h["n_purchases"].to_numpy(),
-        h["average_order_value"].to_numpy(),
-    )
-    h["rfm_recency"], h["rfm_frequency"], h["rfm_monetary"] = r_s, f_s, m_s
-    h["rfm_score"] = [f"{a}{b}{c}" for a, b, c in zip(r_s, f_s, m_s, strict=True)]
-    h["rfm_segment"] = np.asarray(RFM_SEGMENTS, dtype=object)[rfm_segments(r_s, f_s)]
-
-
-def _customers_file(
-    h: pd.DataFrame,
-    log: TransactionLog,
-    *,
-    time_unit: str,
-    selected: str,
-    purchase: FitResult,
-    spend: FitResult,
-) -> pd.DataFrame:
-    """The observed customers with their history and the posterior of their state."""
-    unit_days = float(TIME_UNITS[time_unit])
+def _fit_log(
+    log: TransactionLog, time_unit: str, model: str, notes: list[str]
+) -> tuple[pd.DataFrame, dict[str, FitResult], str, dict[str, float], pd.DataFrame]:
+    """Histories, both purchase models and the spend model, the posterior, the customers."""
+    h = customer_histories(log, time_unit=time_unit)
     x = h["frequency"].to_numpy(dtype=float)
+    t_x = h["recency"].to_numpy(dtype=float)
     T = h["T"].to_numpy(dtype=float)
     zbar = h["monetary_value"].to_numpy(dtype=float)
-    prm = purchase.params
-    gp, gq, gg_gamma = spend.params["p"], spend.params["q"], spend.params["gamma"]
-    customers = pd.DataFrame(
-        {
-            "customer_id": h.index.to_numpy(),
-            "as_of": log.until,
-            "first_purchase": h["first_purchase"].to_numpy(),
-            "last_purchase": h["last_purchase"].to_numpy(),
-            "time_unit": time_unit,
-            "frequency": h["frequency"].to_numpy(),
-            "recency": h["recency"].to_numpy(),
-            "T": h["T"].to_numpy(),
-            "n_purchases": h["n_purchases"].to_numpy(),
-            "spend_total": h["spend_total"].to_numpy(),
-            "monetary_value": zbar,
-            "average_order_value": h["average_order_value"].to_numpy(),
-            "days_since_last_purchase": h["days_since_last_purchase"].to_numpy(),
-            "rfm_recency": h["rfm_recency"].to_numpy(),
-            "rfm_frequency": h["rfm_frequency"].to_numpy(),
-            "rfm_monetary": h["rfm_monetary"].to_numpy(),
-            "rfm_segment": h["rfm_segment"].to_numpy(),
-            "model": selected,
-            "p_alive": h["p_alive"].to_numpy(),
-            "rate_shape": prm["r"] + x,
-            "rate_rate_days": (prm["alpha"] + T) * unit_days,
-        }
+    until_s = log.until.date().isoformat()
+    _check_enough(len(h), x, until_s, log.source)
+    fits, selected = _fit_purchases(x, t_x, T, model=model, notes=notes, source=log.source)
+    fits["gamma_gamma"], spend = _fit_spend(x, zbar, notes=notes, until=until_s, source=log.source)
+    sel = fits[selected]
+    prm = sel.params
+    # posterior of each customer's unobserved state under the selected model
+    alive = pareto_nbd_p_alive if selected == "pareto_nbd" else bgnbd_p_alive
+    h["p_alive"] = alive(tuple(prm.values()), x, t_x, T)
+    add_rfm(h)
+    customers = customers_file(
+        h, log, time_unit=time_unit, selected=selected, purchase=sel, spend=fits["gamma_gamma"]
     )
-    if selected == "pareto_nbd":
-        customers["hazard_shape"] = prm["s"]
-        customers["hazard_rate_days"] = (prm["beta"] + T) * unit_days
-    else:
-        customers["dropout_a"] = prm["a"]
-        customers["dropout_b"] = prm["b"] + x
-    customers["spend_p"] = gp
-    customers["nu_shape"] = gp * x + gq
-    customers["nu_rate"] = gg_gamma + x * zbar
-    customers["expected_spend_per_purchase"] = gamma_gamma_mean_spend(
-        (gp, max(gq, 1.02), gg_gamma), x, zbar
-    )
-    validated = _validate_history(customers, source="(calibration)")
-    customers["expected_purchases_365d"] = expected_purchases(validated, 0.0, DAYS_PER_YEAR)
-    return customers
+    return h, fits, selected, spend, customers
+
+
+def _check_inputs(
+    time_unit: str,
+    model: str,
+    split: str | Mapping[str, float],
+    response: ResponseModel | str | Path | None,
+    historical_policy: Policy | str | Path | None,
+) -> tuple[ResponseModel | None, Policy | None, str]:
+    """Every input but the log is checked before the fits start; files are loaded."""
+    if time_unit not in TIME_UNITS:
+        raise InputError(f"--time-unit must be day or week, got {time_unit!r}")
+    if model not in ("auto", "bgnbd", "pareto_nbd"):
+        raise InputError(f"--model must be auto, bgnbd or pareto_nbd, got {model!r}")
+    parse_split(split)
+    fitted_response = None
+    if isinstance(response, ResponseModel):
+        fitted_response = response
+    elif response is not None:
+        from ..config.response import load_response
+
+        fitted_response = load_response(response)
+    source = "" if historical_policy is None else str(historical_policy)
+    if historical_policy is not None and not isinstance(historical_policy, Policy):
+        from ..config.policy import load_policy
+
+        historical_policy = load_policy(historical_policy)
+    return fitted_response, historical_policy, source
 
 
 def calibrate(
@@ -382,6 +375,9 @@ def calibrate(
     currency: str = "",
     scenario_out: str | Path | None = None,
     customers_out: str | Path | None = None,
+    split: str | Mapping[str, float] = "seed",
+    historical_policy: Policy | str | Path | None = None,
+    response: ResponseModel | str | Path | None = None,
 ) -> Calibration:
     """Fit purchase, dropout and spend models to a transaction log and build a scenario.
 
@@ -409,6 +405,14 @@ def calibrate(
         Currency label for the scenario's economics.
     scenario_out, customers_out
         If given, write the scenario YAML and the customers file there (atomically).
+    split
+        How the fitted dropout is shared among churn causes: ``"seed"`` (the seed study's
+        shares), ``"lifestyle"`` (one acausal cause: nothing responds to contact) or
+        ``{cause: share}``; see :mod:`retention_sim.calibration.historical`.
+    historical_policy
+        What the company sent while the log was written (default: nothing).
+    response
+        A fitted response (``calibrate-response``) to include in the scenario.
 
     Returns
     -------
@@ -420,10 +424,9 @@ def calibrate(
     InputError
         For a bad log, an ``until`` outside the data, or too little data to fit.
     """
-    if time_unit not in TIME_UNITS:
-        raise InputError(f"--time-unit must be day or week, got {time_unit!r}")
-    if model not in ("auto", "bgnbd", "pareto_nbd"):
-        raise InputError(f"--model must be auto, bgnbd or pareto_nbd, got {model!r}")
+    fitted_response, historical_policy, policy_source = _check_inputs(
+        time_unit, model, split, response, historical_policy
+    )
     log = (
         transactions
         if isinstance(transactions, TransactionLog)
@@ -437,47 +440,31 @@ def calibrate(
             duplicates=duplicates,
         )
     )
-    unit_days = float(TIME_UNITS[time_unit])
-    h = customer_histories(log, time_unit=time_unit)
-    x = h["frequency"].to_numpy(dtype=float)
-    t_x = h["recency"].to_numpy(dtype=float)
-    T = h["T"].to_numpy(dtype=float)
-    zbar = h["monetary_value"].to_numpy(dtype=float)
-    until_s = log.until.date().isoformat()
-    _check_enough(len(h), x, until_s, log.source)
     notes = _log_notes(log)
-    fits, selected = _fit_purchases(x, t_x, T, model=model, notes=notes, source=log.source)
-    fits["gamma_gamma"], spend = _fit_spend(x, zbar, notes=notes, until=until_s, source=log.source)
-    sel = fits[selected]
-    prm = sel.params
-    # posterior of each customer's unobserved state under the selected model
-    alive = pareto_nbd_p_alive if selected == "pareto_nbd" else bgnbd_p_alive
-    h["p_alive"] = p_alive = alive(tuple(prm.values()), x, t_x, T)
-    _add_rfm(h)
-    customers = _customers_file(
-        h, log, time_unit=time_unit, selected=selected, purchase=sel, spend=fits["gamma_gamma"]
+    h, fits, selected, spend, customers = _fit_log(log, time_unit, model, notes)
+    data = log_scenario_data(
+        log, h, fits[selected], _MODEL_LABEL[selected], spend, time_unit, name, currency
     )
-    stem = Path(log.source).stem if log.source else "log"
-    data = scenario_data(
-        name=name or f"calibrated_{stem}",
-        description=(
-            f"Calibrated from {Path(log.source).name} up to {until_s}: "
-            f"{_MODEL_LABEL[selected]} purchases and dropout, gamma-gamma spend."
-        ),
-        start=log.until + pd.Timedelta(days=1),
-        unit_days=unit_days,
-        purchase=sel,
-        spend=spend,
-        expected_alive=float(p_alive.sum()),
-        tenure_days=T * unit_days,
-        loyal_min_purchases=int(max(2, np.quantile(h["n_purchases"].to_numpy(), 0.8))),
-        currency=currency,
-        source=f"{Path(log.source).name} up to {until_s}",
+    if fitted_response is not None:
+        data["response"] = fitted_response.model_dump(mode="json")
+    label = check_historical(historical_policy, data, policy_source)
+    annual = float(data["churn"]["causes"][DROPOUT_CAUSE]["annual_probability"])
+    history = _validate_history(customers, source="(calibration)")
+    responsive = make_responsive(
+        data,
+        history,
+        split=split,
+        historical=historical_policy,
+        historical_label=label,
+        dropout_cause=DROPOUT_CAUSE,
     )
+    notes += responsive["notes"]
     scenario = scenario_from_dict(data, source="(calibrated scenario)")
     if selected == "bgnbd":
         notes.append(_BGNBD_NOTE)
-    cal = Calibration(log, time_unit, h, fits, selected, scenario, data, customers, notes)
+    cal = Calibration(
+        log, time_unit, h, fits, selected, scenario, data, customers, notes, annual, responsive
+    )
     if scenario_out is not None:
         cal.write_scenario(scenario_out)
     if customers_out is not None:

@@ -5,6 +5,7 @@ transaction logs"). Everything a purchase log cannot tell is neutral."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,8 +13,15 @@ import pandas as pd
 
 from ..model.observed import DROPOUT_CAUSE
 from .fitting import FitResult
+from .transactions import TIME_UNITS, TransactionLog
 
-__all__ = ["scenario_data", "gamma_moments_of_product", "round6", "DAYS_PER_YEAR"]
+__all__ = [
+    "scenario_data",
+    "log_scenario_data",
+    "gamma_moments_of_product",
+    "round6",
+    "DAYS_PER_YEAR",
+]
 
 DAYS_PER_YEAR = 365.0  # the simulator's year (traits.daily_hazard, purchase rates)
 
@@ -138,3 +146,36 @@ def _provenance(purchase: FitResult, source: str) -> dict[str, dict[str, str]]:
         "calendar.start": fitted("the day after the calibration period"),
         "churn.causes.*.annual_probability": neutral,
     }
+
+
+def log_scenario_data(
+    log: TransactionLog,
+    h: pd.DataFrame,
+    sel: FitResult,
+    model_label: str,
+    spend: dict[str, float],
+    time_unit: str,
+    name: str | None,
+    currency: str,
+) -> dict[str, Any]:
+    """The scenario of a transaction log's fits (before its dropout is shared among causes):
+    :func:`scenario_data` with the log's dates, name and source."""
+    unit_days = float(TIME_UNITS[time_unit])
+    until_s = log.until.date().isoformat()
+    stem = Path(log.source).stem if log.source else "log"
+    return scenario_data(
+        name=name or f"calibrated_{stem}",
+        description=(
+            f"Calibrated from {Path(log.source).name} up to {until_s}: "
+            f"{model_label} purchases and dropout, gamma-gamma spend."
+        ),
+        start=log.until + pd.Timedelta(days=1),
+        unit_days=unit_days,
+        purchase=sel,
+        spend=spend,
+        expected_alive=float(h["p_alive"].sum()),
+        tenure_days=h["T"].to_numpy(dtype=float) * unit_days,
+        loyal_min_purchases=int(max(2, np.quantile(h["n_purchases"].to_numpy(), 0.8))),
+        currency=currency,
+        source=f"{Path(log.source).name} up to {until_s}",
+    )

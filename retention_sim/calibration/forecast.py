@@ -1,5 +1,6 @@
-"""Forecasts of the observed customers: simulated forward under no marketing contact, beside the
-closed-form expectation of the fitted purchase model, and checked against a holdout period.
+"""Forecasts of the observed customers: simulated forward (under no marketing contact, or under a
+contact policy), beside the closed-form expectation of the fitted purchase model, and checked
+against a holdout period.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..config.policy import Policy
 from ..config.scenario import Scenario, load_scenario
 from ..errors import InputError
 from ..model.observed import DROPOUT_CAUSE, as_history, history_as_of, load_history
@@ -55,8 +57,15 @@ def forecast_notes(scenario: Scenario) -> list[str]:
     """
     notes: list[str] = []
     c = scenario.churn.causes
+    split = scenario.churn.dropout_split
+    if split is not None:
+        notes.append(
+            "the fitted dropout is shared among causes ("
+            + ", ".join(f"{k} {v:.3g}" for k, v in split.items())
+            + "): contacts, satisfaction and the indifference clock move it"
+        )
     for name in CAUSES:
-        if name in (DROPOUT_CAUSE, "annoyance"):
+        if name in (DROPOUT_CAUSE, "annoyance") or (split is not None and name in split):
             continue
         cause = getattr(c, name)
         if cause.annual_probability > 0 or cause.yearly_probability_beta is not None:
@@ -118,7 +127,8 @@ class Forecast:
         lines = [
             f"forecast {s['from']} to {s['to']} for {s['customers']:,} customers "
             f"(history to {s['as_of']}; expected alive {s['expected_alive']:,.0f}); "
-            f"{s['replications']} replications from seed {s['seed']}",
+            f"{s['replications']} replications from seed {s['seed']}; contact: "
+            f"{'none' if s.get('policy') is None else 'policy ' + repr(s['policy'])}",
             f"purchases: simulated {s['purchases_mean']:,.1f} "
             f"({s['interval']:.0%} interval {s['purchases_lower']:,.0f} to "
             f"{s['purchases_upper']:,.0f}); model {s['purchases_model']:,.1f}",
@@ -139,10 +149,11 @@ def _simulate_window(
     seed: int,
     day_from: int,
     n_weeks: int,
+    policy: Policy | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Run the replications; per customer: purchases, runs with any, spend; per run and week:
     purchases and spend (only the window's days, only the observed customers)."""
-    from ..model.simulation import build_world, run_world
+    from ..model.simulation import assemble, build_world, run_world
 
     n = len(h)
     counts = np.zeros(n)
@@ -152,7 +163,7 @@ def _simulate_window(
     weekly_spend = np.zeros((replications, n_weeks))
     for k in range(replications):
         world = build_world(sim_sc, seed=seed + k, history=h)
-        run_world(world)
+        run_world(world, assemble(world, policy))
         tx = world.transactions.arrays()
         rows = tx["customer_id"].astype(np.int64)
         days = tx["day"].astype(np.int64)
@@ -208,6 +219,23 @@ def _weekly_frame(
     return weekly_frame, cum
 
 
+def _window(h: pd.DataFrame, start: Any, end: Any) -> tuple[pd.Timestamp, ...]:
+    """The history's ``as_of`` and the window's first and last days (checked)."""
+    as_of = history_as_of(h)
+    t_from = parse_date(start, what="--from")
+    t_to = parse_date(end, what="--to")
+    if t_from <= as_of:
+        raise InputError(
+            f"--from {t_from.date().isoformat()} must be after the customers' history, which "
+            f"runs to {as_of.date().isoformat()}"
+        )
+    if t_to < t_from:
+        raise InputError(
+            f"--to {t_to.date().isoformat()} is before --from {t_from.date().isoformat()}"
+        )
+    return as_of, t_from, t_to
+
+
 def forecast(
     scenario: Scenario | str | Path,
     customers: pd.DataFrame | str | Path,
@@ -217,8 +245,9 @@ def forecast(
     replications: int = 20,
     seed: int = 0,
     interval: float = 0.9,
+    policy: Policy | str | Path | None = None,
 ) -> Forecast:
-    """Simulate the observed customers forward under no marketing contact.
+    """Simulate the observed customers forward under no marketing contact (or ``policy``).
 
     Parameters
     ----------
@@ -238,6 +267,9 @@ def forecast(
         Seed of the first replication.
     interval
         Central probability of the reported intervals (over replications).
+    policy
+        A contact policy (or its YAML) to run instead of no contact. The closed-form model
+        column stays the fitted model (what the log's own history predicts).
 
     Returns
     -------
@@ -249,23 +281,16 @@ def forecast(
     if not 0.0 < interval < 1.0:
         raise InputError("interval must be between 0 and 1")
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if policy is not None and not isinstance(policy, Policy):
+        from ..config.policy import load_policy
+
+        policy = load_policy(policy, scenario=sc)
     h = (
         load_history(customers)
         if isinstance(customers, (str, Path))
         else _validate_history(customers)
     )
-    as_of = history_as_of(h)
-    t_from = parse_date(start, what="--from")
-    t_to = parse_date(end, what="--to")
-    if t_from <= as_of:
-        raise InputError(
-            f"--from {t_from.date().isoformat()} must be after the customers' history, which "
-            f"runs to {as_of.date().isoformat()}"
-        )
-    if t_to < t_from:
-        raise InputError(
-            f"--to {t_to.date().isoformat()} is before --from {t_from.date().isoformat()}"
-        )
+    as_of, t_from, t_to = _window(h, start, end)
     horizon = int((t_to - as_of).days)
     day_from = int((t_from - as_of).days) - 1  # simulation day of t_from (day 0 = as_of + 1)
     sim_sc = sc.with_overrides(
@@ -278,7 +303,13 @@ def forecast(
     n = len(h)
     n_weeks = -(-(horizon - day_from) // 7)
     counts, any_buy, spend, weekly, weekly_spend = _simulate_window(
-        sim_sc, h, replications=replications, seed=seed, day_from=day_from, n_weeks=n_weeks
+        sim_sc,
+        h,
+        replications=replications,
+        seed=seed,
+        day_from=day_from,
+        n_weeks=n_weeks,
+        policy=policy,
     )
     q_lo, q_hi = (1.0 - interval) / 2.0, 1.0 - (1.0 - interval) / 2.0
     weekly_frame, cum = _weekly_frame(
@@ -298,6 +329,7 @@ def forecast(
     totals = cum[:, -1] if n_weeks else np.zeros(replications)
     summary = {
         "scenario": sc.name,
+        "policy": None if policy is None else policy.name,
         "as_of": as_of.date().isoformat(),
         "from": t_from.date().isoformat(),
         "to": t_to.date().isoformat(),

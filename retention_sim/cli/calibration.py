@@ -26,6 +26,9 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         duplicates="drop" if args.drop_duplicates else "keep",
         name=args.name,
         currency=args.currency,
+        split=args.split,
+        historical_policy=args.historical_policy,
+        response=args.response,
     )
     print(cal.describe())
     written = [cal.write_scenario(args.out)]
@@ -47,6 +50,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
         end=args.end,
         replications=args.replications,
         seed=args.seed,
+        policy=args.policy,
     )
     print(fc.describe())
     if args.out:
@@ -84,13 +88,28 @@ def register(sub: Any) -> None:
     )
     cal.add_argument("--name", help="scenario name (default: calibrated_<file stem>)")
     cal.add_argument("--currency", default="", help="currency label for the scenario")
+    cal.add_argument(
+        "--split",
+        default="seed",
+        help="how the fitted dropout is shared among churn causes: seed (the seed study's "
+        "shares, default), lifestyle (one cause that contact cannot move) or "
+        "CAUSE=SHARE,... (e.g. indifference=0.6,lifestyle=0.4)",
+    )
+    cal.add_argument(
+        "--historical-policy",
+        help="policy YAML the company ran while the log was written (default: no contact)",
+    )
+    cal.add_argument(
+        "--response", help="fitted response YAML (calibrate-response) to include in the scenario"
+    )
     cal.add_argument("-o", "--out", required=True, help="scenario YAML to write")
     cal.add_argument("--customers-out", help="also write the observed customers (CSV)")
     cal.add_argument("--report", help="also write the fit report (JSON)")
     cal.set_defaults(func=_cmd_calibrate)
 
     fc = sub.add_parser(
-        "forecast", help="simulate the observed customers forward with no marketing contact"
+        "forecast",
+        help="simulate the observed customers forward (no marketing contact, or --policy)",
     )
     fc.add_argument("scenario", help="scenario YAML (from calibrate)")
     fc.add_argument("--customers", required=True, help="customers file (calibrate --customers-out)")
@@ -100,6 +119,7 @@ def register(sub: Any) -> None:
         "-r", "--replications", type=pos_int, default=20, help="replications (default 20)"
     )
     fc.add_argument("--seed", type=nonneg_int, default=0, help="seed of the first (default 0)")
+    fc.add_argument("--policy", help="contact policy YAML to run (default: no contact)")
     fc.add_argument(
         "-o", "--out", help="per-customer CSV; <stem>_weekly.csv and <stem>_summary.json beside it"
     )

@@ -25,7 +25,15 @@ class StrictModel(BaseModel):
 #: Fields added after the hash format was fixed. While unset (``None``) they are left out of
 #: the hash, so the hashes of files that do not use them, and the result stores keyed on those
 #: hashes, stay what they were.
-LATE_OPTIONAL_FIELDS: frozenset[str] = frozenset({"response", "provenance"})
+LATE_OPTIONAL_FIELDS: frozenset[str] = frozenset(
+    {
+        "response",
+        "provenance",
+        "dropout_split",
+        "purchase_rate_factor",
+        "observed_last_valued_touch",
+    }
+)
 #: Fields that say where numbers come from without changing any: never part of the hash.
 METADATA_FIELDS: frozenset[str] = frozenset({"provenance"})
 

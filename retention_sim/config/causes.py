@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ..vocabulary import StageName
+from ..vocabulary import CauseName, StageName
 from .base import StrictModel
 from .units import Days, Multiplier, NonNeg, Positive
 
@@ -105,4 +105,8 @@ class Causes(StrictModel):
 
 
 class Churn(StrictModel):
+    """The churn causes; ``dropout_split`` says how an observed customer's fitted dropout
+    hazard is shared among them (written by ``retention-sim calibrate``)."""
+
     causes: Causes = Causes()
+    dropout_split: dict[CauseName, NonNeg] | None = None

@@ -29,6 +29,7 @@ __all__ = [
     "Cap",
     "load_policy",
     "policy_from_dict",
+    "check_against_scenario",
     "RFM_SEGMENTS",
 ]
 
@@ -314,7 +315,9 @@ def _drop_none(obj: Any) -> Any:
     return obj
 
 
-def _check_against_scenario(policy: Policy, scenario: Scenario, source: str) -> None:
+def check_against_scenario(policy: Policy, scenario: Scenario, source: str) -> None:
+    """Raise :class:`InputError` (naming ``source``) if the policy uses a channel, segment or
+    tier the scenario does not have."""
     segs = set(scenario.population.segments)
     tiers = {t.name for t in scenario.loyalty.tiers}
     for i, c in enumerate(policy.campaigns):
@@ -355,7 +358,7 @@ def policy_from_dict(
     """Validate a plain mapping as a :class:`Policy` (optionally against a scenario)."""
     pol = validate_model(Policy, data, source=source)
     if scenario is not None:
-        _check_against_scenario(pol, scenario, source)
+        check_against_scenario(pol, scenario, source)
     return pol
 
 
@@ -376,5 +379,5 @@ def load_policy(path: str | Path, *, scenario: Scenario | None = None) -> Policy
     """
     pol = load_model(Policy, path)
     if scenario is not None:
-        _check_against_scenario(pol, scenario, str(path))
+        check_against_scenario(pol, scenario, str(path))
     return pol

@@ -110,11 +110,22 @@ class Tenure(StrictModel):
 
 
 class Population(StrictModel):
+    """The starting base, arrivals, and the segments customers are drawn from.
+
+    ``purchase_rate_factor`` multiplies an observed customer's fitted purchase rate (written
+    by ``retention-sim calibrate``: the rate without the historical policy's contacts).
+    ``observed_last_valued_touch`` says when an observed customer was last touched: unset, on a
+    day drawn uniformly in the last 90 days of their tenure; ``"first_purchase"``, never since
+    they arrived (the history had no contact).
+    """
+
     initial_customers: Annotated[int, Field(ge=0, le=50_000_000)]
     arrivals_per_day: NonNeg = 0.0
     tenure: Tenure = Tenure()
     birthday_known_share: Probability = 0.7
     segments: Annotated[dict[str, Segment], Field(min_length=1)]
+    purchase_rate_factor: Positive | None = None
+    observed_last_valued_touch: Literal["first_purchase"] | None = None
 
     @field_validator("segments")
     @classmethod

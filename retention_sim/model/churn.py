@@ -49,6 +49,10 @@ class Churn:
             live.remove(_ANNOYANCE)
         self.live = live
         self.buffer = np.zeros(min(pop.capacity, _BLOCK))
+        #: When set, ``(hazard, base)``: per cause, the day hazards summed over the days and
+        #: the customers present, with and without their modifiers (calibration reads the
+        #: mean modifier of each cause under a policy from it).
+        self.meter: tuple[np.ndarray, np.ndarray] | None = None
 
     def cause_hazard(
         self,
@@ -146,6 +150,13 @@ class Churn:
             h = self.buffer[: block.stop - lo]
             for k in live:
                 self.cause_hazard(day, k, h, block)
+                if self.meter is not None:
+                    self.meter[0][k] += float(h.sum())
+                    self.meter[1][k] += float(
+                        np.sum(
+                            pop.base_hazard[block, k], where=world.present[block], dtype=np.float64
+                        )
+                    )
                 clock = clocks[block, k]
                 clock -= h
                 hit = np.flatnonzero(clock <= 0.0)  # only present rows move; churned sit at +inf

@@ -332,16 +332,26 @@ def build_observed_population(
     spend = h["spend_total"].to_numpy()[rows]
     # the models count purchase *days* at rate λ; the engine buys with probability
     # 1 − exp(−rate) a day, so rate = −ln(1 − λ) makes a day's purchase probability λ
-    pop.purchase_rate[base] = -np.log1p(-np.minimum(lam[rows], _MAX_DAILY_PROBABILITY))
+    factor = scenario.population.purchase_rate_factor
+    lam_rows = lam[rows] if factor is None else lam[rows] * factor
+    pop.purchase_rate[base] = -np.log1p(-np.minimum(lam_rows, _MAX_DAILY_PROBABILITY))
     pop.spend_nu[base] = nu[rows]
-    pop.base_hazard[base, CAUSES.index(DROPOUT_CAUSE)] = mu[rows]
+    split = scenario.churn.dropout_split
+    if split is None:  # all of the fitted dropout in one acausal cause
+        pop.base_hazard[base, CAUSES.index(DROPOUT_CAUSE)] = mu[rows]
+    else:  # shared among the causes (each share already divided by its historical modifier)
+        for cause, share in split.items():
+            pop.base_hazard[base, CAUSES.index(cause)] = mu[rows] * share
     pop.acquired_day[base] = first
     pop.first_purchase_day[base] = first
     pop.last_purchase_day[base] = last
     pop.n_purchases[base] = h["n_purchases"].to_numpy()[rows].astype(np.int32)
     pop.spend_total[base] = spend
     tenure = (-first).astype(float)
-    pop.last_valued_touch_day[base] = -np.floor(u_touch[rows] * np.minimum(tenure, 90.0))
+    if scenario.population.observed_last_valued_touch == "first_purchase":
+        pop.last_valued_touch_day[base] = first  # no contact since they arrived
+    else:
+        pop.last_valued_touch_day[base] = -np.floor(u_touch[rows] * np.minimum(tenure, 90.0))
     tier = _starting_tiers(scenario, spend, tenure)
     pop.tier[base] = tier
     amc = scenario.service.account_managers

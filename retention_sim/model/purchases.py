@@ -75,6 +75,10 @@ class Purchases:
         self.spend_shape = np.array([s.spend.p for s in sc.population.segments.values()])
         #: Set to a :class:`PurchaseTracker` to record what the draws implied.
         self.tracker: PurchaseTracker | None = None
+        #: When set, ``[with, without]``: today's purchase hazards summed over the customers
+        #: present and the days, with and without what contacts add (calibration reads the
+        #: historical policy's purchase multiplier from it).
+        self.meter: np.ndarray | None = None
 
     def daily_rate(self, rows: np.ndarray, day: int) -> np.ndarray:
         """Today's purchase hazard of ``rows`` before any contact effect (stage, reward,
@@ -117,11 +121,15 @@ class Purchases:
         sat = sc.satisfaction
         if sat.purchase_sensitivity:
             m *= np.exp(sat.purchase_sensitivity * (pop.satisfaction - sat.reference))
+        if self.meter is not None:
+            self.meter[1] += float(np.sum(m * pop.purchase_rate, where=present))
         if boost is not None:
             m *= boost
         m *= pop.purchase_rate
         if extra is not None:
             m = np.maximum(m + extra, 0.0)
+        if self.meter is not None:
+            self.meter[0] += float(np.sum(m, where=present))
         p = -np.expm1(-m)
         can = present & (pop.last_purchase_day != day)  # arrivals bought already today
         buy = (u < p) & can

@@ -47,10 +47,18 @@ def test_a_calibrated_scenario_says_what_it_fitted_and_from_which_file():
     t = parameter_sources(cal.scenario)
     r = _row(t, "population", "segments.calibrated.purchase_rate_per_year.mean")
     assert r["kind"] == "fitted" and "cdnow_sample.csv up to 1997-09-30" in r["source"]
+    # the total dropout is fitted; its split among causes is the seed study's, an assumption
+    split = _row(t, "churn", "causes.indifference.annual_probability")
+    assert split["kind"] == "assumption" and "fitted dropout × an assumed share" in split["source"]
+    assert _row(t, "churn", "dropout_split.indifference")["kind"] == "assumption"
+    assert (t["kind"] == "fitted").sum() >= 10
+    one = calibrate(
+        ROOT / "retention_sim" / "data" / "cdnow_sample.csv", until="1997-09-30", split="lifestyle"
+    )
+    t = parameter_sources(one.scenario)
     assert _row(t, "churn", "causes.lifestyle.annual_probability")["kind"] == "fitted"
     off = _row(t, "churn", "causes.indifference.annual_probability")
     assert off["kind"] == "assumption" and "cannot tell churn causes apart" in off["source"]
-    assert (t["kind"] == "fitted").sum() >= 10
 
 
 def test_provenance_never_changes_a_scenarios_hash(default_scenario):
