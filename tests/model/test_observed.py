@@ -21,7 +21,13 @@ SENTINEL_INT, SENTINEL_FLOAT = 111, 3.25
 @pytest.fixture(scope="module")
 def two_segments(tmp_path_factory):
     out = tmp_path_factory.mktemp("observed")
-    calibrate(CDNOW, until="1997-09-30", scenario_out=out / "s.yaml", customers_out=out / "c.csv")
+    calibrate(
+        CDNOW,
+        until="1997-09-30",
+        split="lifestyle",  # one cause's column from history, the others from the segment
+        scenario_out=out / "s.yaml",
+        customers_out=out / "c.csv",
+    )
     data = load_scenario(out / "s.yaml").model_dump(mode="json")
     seg = data["population"]["segments"]["calibrated"]
     data["population"]["segments"] = {
@@ -65,14 +71,15 @@ def test_every_trait_not_in_the_history_comes_from_the_segment_draw(two_segments
     pop = world.pop
     rows = np.arange(pop.n_initial)
     assert rows.size > 100
-    dropout = CAUSES.index(observed.DROPOUT_CAUSE)
+    split = sc.churn.dropout_split
+    replaced = [CAUSES.index(c) for c in split] if split else [CAUSES.index(observed.DROPOUT_CAUSE)]
     for key in traits.TRAIT_NAMES:
         col = getattr(pop, key)[rows]
         if key in observed.FROM_HISTORY:
             assert not np.all(col == SENTINEL_FLOAT), key
             continue
-        if key == "base_hazard":  # the fitted dropout hazard replaces one cause's column
-            col = np.delete(col, dropout, axis=1)
+        if key == "base_hazard":  # the fitted dropout hazard replaces its causes' columns
+            col = np.delete(col, replaced, axis=1)
         want = (
             True
             if col.dtype == bool
@@ -83,3 +90,33 @@ def test_every_trait_not_in_the_history_comes_from_the_segment_draw(two_segments
     names = np.array(pop.segment_names)[pop.segment[rows]]
     labels = h["segment"].to_numpy()[pop.extra["observed_rows"]]
     assert (names == labels).all()
+
+
+def test_calibration_fields_place_the_fitted_posterior_on_the_observed_rows(tmp_path):
+    """dropout_split shares the drawn dropout among causes, purchase_rate_factor scales the
+    drawn rate, observed_last_valued_touch starts the indifference clock at arrival; the draws
+    themselves (common random numbers) are the same."""
+    cal = calibrate(CDNOW, until="1997-09-30", split="lifestyle")
+    h = observed.validate_history(cal.customers)
+    plain = cal.scenario
+    split = {"indifference": 0.7, "lifestyle": 0.2, "competitor": 0.1}
+    shaped = plain.with_overrides(
+        {
+            "churn.dropout_split": split,
+            "population.purchase_rate_factor": 0.5,
+            "population.observed_last_valued_touch": "first_purchase",
+        }
+    )
+    a = build_world(plain, seed=4, days=30, history=h).pop
+    b = build_world(shaped, seed=4, days=30, history=h).pop
+    n = a.n_initial
+    assert b.n_initial == n
+    mu = a.base_hazard[:n, CAUSES.index("lifestyle")]
+    for cause, share in split.items():
+        assert np.allclose(b.base_hazard[:n, CAUSES.index(cause)], mu * share, rtol=1e-12)
+    lam_a = -np.expm1(-a.purchase_rate[:n])  # the daily purchase probability λ
+    lam_b = -np.expm1(-b.purchase_rate[:n])
+    small = lam_a < 0.5  # below the 0.95 cap either way
+    assert np.allclose(lam_b[small], 0.5 * lam_a[small], rtol=1e-9)
+    assert np.array_equal(b.last_valued_touch_day[:n], b.acquired_day[:n])
+    assert (a.last_valued_touch_day[:n] > a.acquired_day[:n]).any()
