@@ -28,7 +28,7 @@ import pandas as pd
 from ..errors import InputError
 from .tables import examples, lines, missing_column_error, read_csv_text
 
-__all__ = ["Experiment", "Feature", "read_experiment", "MAX_LEVELS"]
+__all__ = ["Experiment", "Feature", "read_experiment", "experiment_from_table", "MAX_LEVELS"]
 
 #: Most levels a categorical feature may have.
 MAX_LEVELS = 50
@@ -96,6 +96,8 @@ class Experiment:
         features or others).
     channel
         The channel the treatments were sent on.
+    files
+        The input files it was read from (one CSV, or a message log and a transaction log).
     """
 
     source: str
@@ -110,6 +112,7 @@ class Experiment:
     feature_cols: list[str] = field(default_factory=list)
     effect_cols: list[str] = field(default_factory=list)
     channel: str = "email"
+    files: list[str] = field(default_factory=list)
 
     @property
     def arms(self) -> list[str]:
@@ -245,12 +248,47 @@ def read_experiment(
         A missing column, an arm that is not in the file, an empty control arm, a single arm,
         non-numeric or out-of-range outcomes, blank or unusable features.
     """
-    src = str(Path(path))
+    return experiment_from_table(
+        read_csv_text(Path(path), sep),
+        source=str(Path(path)),
+        arm_col=arm_col,
+        control=control,
+        treatments=treatments,
+        window_days=window_days,
+        conversion_col=conversion_col,
+        spend_col=spend_col,
+        visit_col=visit_col,
+        feature_cols=feature_cols,
+        effect_cols=effect_cols,
+        channel=channel,
+    )
+
+
+def experiment_from_table(
+    raw: pd.DataFrame,
+    *,
+    source: str,
+    arm_col: str,
+    control: str,
+    treatments: Sequence[str] | None = None,
+    window_days: int,
+    conversion_col: str,
+    spend_col: str | None = None,
+    visit_col: str | None = None,
+    feature_cols: Sequence[str] = (),
+    effect_cols: Sequence[str] = (),
+    channel: str = "email",
+    files: Sequence[str] = (),
+) -> Experiment:
+    """Validate a table of text cells as a randomised campaign (what :func:`read_experiment`
+    does once the file is read); ``source`` names it in errors, ``files`` are the inputs it
+    was made from (default: ``source``)."""
+    src = source
     if isinstance(window_days, bool) or not isinstance(window_days, (int, np.integer)):
         raise InputError(f"window_days must be a whole number of days, got {window_days!r}")
     if window_days < 1:
         raise InputError(f"window_days must be at least 1, got {window_days}")
-    raw = read_csv_text(Path(path), sep)
+    raw = raw.copy()
     raw.columns = [str(c).strip() for c in raw.columns]
     columns = list(raw.columns)
     needed: list[tuple[str | None, str, str]] = [
@@ -302,4 +340,5 @@ def read_experiment(
         feature_cols=list(feature_cols),
         effect_cols=list(effect_cols),
         channel=channel,
+        files=list(files) or [src],
     )

@@ -132,6 +132,21 @@ def _effect_design(arms: np.ndarray, treatments: Sequence[str], z: np.ndarray) -
     return np.hstack(blocks)
 
 
+def _check_identified(design: np.ndarray, names: Sequence[str], source: str) -> None:
+    """Refuse a design whose columns are not linearly independent, naming the first column
+    that the ones before it already explain."""
+    if np.linalg.matrix_rank(design) == design.shape[1]:
+        return
+    for k in range(1, design.shape[1] + 1):
+        if np.linalg.matrix_rank(design[:, :k]) < k:
+            raise InputError(
+                f"the model cannot be fitted: {names[k - 1]!r} is a linear combination of "
+                f"{', '.join(map(repr, names[: k - 1]))} on these rows (a constant or duplicated "
+                "feature?); drop it from --feature-cols/--effect-cols",
+                source=source,
+            )
+
+
 @dataclass
 class _BinaryFit:
     form: str
@@ -207,11 +222,13 @@ def _binary_record(
     }
 
 
-def _sha256(path: str) -> str:
+def _sha256(paths: Sequence[str]) -> str:
+    """SHA-256 of the files' bytes, one after the other."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
+    for path in paths:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
     return h.hexdigest()
 
 
@@ -238,7 +255,8 @@ class FittedResponse:
         """The ``response`` section as YAML, with a header saying where it came from."""
         src = self.model.source
         head = (
-            f"# Fitted by `retention-sim calibrate-response` from {Path(src.file).name} "
+            f"# Fitted by `retention-sim calibrate-response` from "
+            f"{' + '.join(Path(f).name for f in src.file.split(' + '))} "
             f"({src.fitted_on}); sha256 {src.sha256[:16]}.\n"
             "# Every estimate is fitted from that file; see docs/model.md, 'Contact effects "
             "from a randomised campaign'.\n"
@@ -338,6 +356,8 @@ def fit_response(
     eff = _effect_design(arms, ex.treatments, z)
     base_names = [c for f in base_f for c in f.columns]
     eff_names = [c for f in eff_f for c in f.columns]
+    labels = [n for t in ex.treatments for n in (t, *(f"{t}×{e}" for e in eff_names))]
+    _check_identified(np.hstack([base, eff]), ["intercept", *base_names, *labels], ex.source)
     record: dict[str, Any] = {}
     covs: dict[str, np.ndarray] = {}
     conv_fit = _fit_binary(frame[ex.conversion_col].to_numpy(float), base, eff, form)
@@ -370,8 +390,8 @@ def fit_response(
         {
             "window_days": ex.window_days,
             "source": {
-                "file": ex.source,
-                "sha256": _sha256(ex.source),
+                "file": " + ".join(ex.files or [ex.source]),
+                "sha256": _sha256(ex.files or [ex.source]),
                 "arm_column": ex.arm_col,
                 "control": ex.control,
                 "treatments": ex.treatments,

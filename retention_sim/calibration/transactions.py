@@ -43,6 +43,7 @@ __all__ = [
     "customer_histories",
     "holdout_counts",
     "parse_date",
+    "parse_dates",
 ]
 
 TIME_UNITS: dict[str, int] = {"day": 1, "week": 7}
@@ -113,7 +114,7 @@ class TransactionLog:
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
 
 
-def _parse_dates(values: pd.Series, *, date_format: str | None) -> tuple[pd.Series, np.ndarray]:
+def parse_dates(values: pd.Series, *, date_format: str | None) -> tuple[pd.Series, np.ndarray]:
     """Parse date strings to midnight; return the dates (NaT where unparseable) and that mask."""
     text = values.str.strip()
     if date_format is not None:
@@ -166,7 +167,7 @@ def _checked_values(
         raise InputError(
             f"column {customer_col!r}: blank customer id on {lines(bad, line_no)}", source=src
         )
-    dates, bad = _parse_dates(raw[date_col], date_format=date_format)
+    dates, bad = parse_dates(raw[date_col], date_format=date_format)
     if bad.any():
         expected = f"format {date_format!r}" if date_format else "YYYY-MM-DD or YYYYMMDD"
         raise InputError(

@@ -128,26 +128,63 @@ def register(sub: Any) -> None:
     _register_replay(sub)
 
 
+def _experiment(args: argparse.Namespace, cols: Any) -> Any:
+    """The campaign from one per-customer CSV, or from a message log and a transaction log."""
+    from ..calibration.campaign_logs import experiment_from_logs
+    from ..calibration.experiment import read_experiment
+    from ..errors import InputError
+
+    logs = args.messages is not None or args.transactions is not None
+    if logs and (args.experiment is not None or args.messages is None or args.transactions is None):
+        raise InputError(
+            "give either EXPERIMENT.csv, or --messages and --transactions (a platform export)"
+        )
+    common = dict(
+        control=args.control,
+        treatments=args.treatment or None,
+        window_days=args.window_days,
+        effect_cols=cols(args.effect_cols),
+        channel=args.channel,
+    )
+    if logs:
+        features = cols(args.feature_cols) or ["recency_days", "frequency", "monetary"]
+        return experiment_from_logs(
+            args.messages,
+            args.transactions,
+            arm_col=args.arm_col or "arm",
+            feature_cols=features,
+            lookback_days=args.lookback_days,
+            message_customer_col=args.customer_col,
+            message_date_col=args.date_col,
+            customer_col=args.customer_col,
+            date_col=args.date_col,
+            amount_col=args.amount_col,
+            table_out=args.write_experiment,
+            **common,
+        )
+    if args.experiment is None or args.arm_col is None or args.conversion_col is None:
+        raise InputError(
+            "give EXPERIMENT.csv with --arm-col and --conversion-col, or --messages and "
+            "--transactions"
+        )
+    return read_experiment(
+        args.experiment,
+        arm_col=args.arm_col,
+        conversion_col=args.conversion_col,
+        spend_col=args.spend_col,
+        visit_col=args.visit_col,
+        feature_cols=cols(args.feature_cols),
+        **common,
+    )
+
+
 def _cmd_calibrate_response(args: argparse.Namespace) -> int:
     from ..calibration.response_fit import fit_response
 
     def cols(text: str | None) -> list[str]:
         return [c.strip() for c in (text or "").split(",") if c.strip()]
 
-    fit = fit_response(
-        args.experiment,
-        arm_col=args.arm_col,
-        control=args.control,
-        treatments=args.treatment or None,
-        window_days=args.window_days,
-        conversion_col=args.conversion_col,
-        spend_col=args.spend_col,
-        visit_col=args.visit_col,
-        feature_cols=cols(args.feature_cols),
-        effect_cols=cols(args.effect_cols),
-        channel=args.channel,
-        form=args.form,
-    )
+    fit = fit_response(_experiment(args, cols), form=args.form)
     m = fit.model
     print(
         f"fitted from {m.source.file}: "
@@ -177,18 +214,40 @@ def _register_response(sub: Any) -> None:
         "calibrate-response",
         help="fit what a message does (conversion, visits, spend) from a randomised campaign",
     )
-    r.add_argument("experiment", help="CSV, one row per customer: arm, features, outcomes")
-    r.add_argument("--arm-col", required=True, help="column holding each customer's arm")
+    r.add_argument(
+        "experiment", nargs="?", help="CSV, one row per customer: arm, features, outcomes"
+    )
+    r.add_argument(
+        "--messages",
+        help="instead of EXPERIMENT.csv: a message log (customer, date, arm; holdout rows "
+        "included), with --transactions",
+    )
+    r.add_argument("--transactions", help="the purchase log (customer, date, amount)")
+    r.add_argument(
+        "--lookback-days",
+        type=pos_int,
+        default=365,
+        help="days before the send that frequency and monetary count (logs; default 365)",
+    )
+    r.add_argument("--customer-col", default="customer_id", help="logs: default customer_id")
+    r.add_argument("--date-col", default="date", help="logs: default date")
+    r.add_argument("--amount-col", default="amount", help="logs: default amount")
+    r.add_argument(
+        "--write-experiment", help="logs: also write the derived one-row-per-customer table"
+    )
+    r.add_argument("--arm-col", help="column holding each customer's arm (logs: default arm)")
     r.add_argument("--control", required=True, help="name of the control (holdout) arm")
     r.add_argument(
         "--treatment", action="append", help="a treatment arm (repeat; default: all others)"
     )
     r.add_argument("--window-days", type=pos_int, required=True, help="days the outcomes cover")
-    r.add_argument("--conversion-col", required=True, help="0/1: bought in the window")
+    r.add_argument("--conversion-col", help="0/1: bought in the window (not with logs)")
     r.add_argument("--spend-col", help="amount spent in the window (optional)")
     r.add_argument("--visit-col", help="0/1: visited or clicked in the window (optional)")
     r.add_argument(
-        "--feature-cols", help="comma-separated pre-period columns explaining the baseline"
+        "--feature-cols",
+        help="comma-separated pre-period columns explaining the baseline (logs: among "
+        "recency_days, frequency, monetary, tenure_days, prior_buyer; default the first three)",
     )
     r.add_argument(
         "--effect-cols", help="comma-separated columns the size of the effect may depend on"
@@ -247,7 +306,7 @@ def _register_replay(sub: Any) -> None:
     r.add_argument("--response", required=True, help="response YAML from calibrate-response")
     r.add_argument("--arm-col", help="arm column (default: the one the response was fitted on)")
     r.add_argument("--control", help="control arm (default: the response's)")
-    r.add_argument("--conversion-col", required=True, help="0/1: bought in the window")
+    r.add_argument("--conversion-col", help="0/1: bought in the window (not with logs)")
     r.add_argument("--spend-col", help="amount spent in the window (optional)")
     r.add_argument(
         "-r", "--replications", type=pos_int, default=20, help="replications (default 20)"
