@@ -6,7 +6,9 @@ features, ``p0_i = 1 − exp(−W·λ_i)``; its basket is gamma with the fitted 
 mean for its features. On day 0 every treatment arm's customers get their arm's message on the
 simulator's own channel mechanics (a campaign with ``response: ARM``, see
 :mod:`retention_sim.model.contacts.fitted_effects`); days ``1 … W`` are the window. Nothing
-else moves: no churn, arrivals, loyalty, satisfaction or service effects.
+else moves: no churn, arrivals, loyalty, satisfaction or service effects. With a visit model,
+each agent's visit hazard is set the same way from the fitted baseline visit probability, and
+the message moves it by the fitted visit effect (:mod:`retention_sim.model.visits`).
 
 Two kinds of run:
 
@@ -116,6 +118,7 @@ def replay_world(
     """
     from ..model.purchases import PurchaseTracker
     from ..model.simulation import assemble, build_world
+    from ..model.visits import VisitTracker
 
     control = model.source.control
     arm_names = [control, *model.conversion.effects]
@@ -126,6 +129,8 @@ def replay_world(
     base = predict(model, frame, control)
     w = model.window_days
     pop.purchase_rate[:] = -np.log1p(-np.minimum(base.conversion, 1.0 - 1e-12)) / w
+    if base.visit is not None:  # visits in the window with the fitted baseline probability
+        pop.visit_rate[:] = -np.log1p(-np.minimum(base.visit, 1.0 - 1e-12)) / w
     shape = sc.population.segments[control].spend.p
     if model.spend is not None and base.spend is not None:
         basket = base.spend / np.maximum(base.conversion, 1e-300)  # baseline mean per converter
@@ -140,6 +145,7 @@ def replay_world(
     )
     mechanisms = assemble(world, _policy(model, sc))
     mechanisms.purchases.tracker = PurchaseTracker(pop.capacity, 1, w)
+    mechanisms.visits.tracker = VisitTracker(pop.capacity, 1, w)
     return world, mechanisms
 
 
@@ -153,7 +159,8 @@ def _run(model: ResponseModel, frame: pd.DataFrame, arms: np.ndarray, seed: int)
     rows = tx["customer_id"].astype(np.int64)[in_window]
     bought = np.bincount(rows, minlength=len(frame)) > 0
     spend = np.bincount(rows, weights=tx["amount"][in_window], minlength=len(frame))
-    return m.purchases.tracker, bought, spend
+    visited = m.visits.tracker.visit_days[: len(frame)] > 0
+    return (m.purchases.tracker, m.visits.tracker), bought, spend, visited
 
 
 @dataclass
@@ -163,12 +170,14 @@ class Replay:
     Attributes
     ----------
     arms
-        One row per arm: customers, observed and simulated conversion and spend per customer,
-        each with a 95% interval (observed: normal approximation; simulated: the 2.5–97.5%
-        range of the replications' realised arm means).
+        One row per arm: customers, observed and simulated conversion, spend per customer and
+        (with a visit column and a visit model) visits, each with a 95% interval (observed:
+        normal approximation; simulated: the 2.5–97.5% range of the replications' realised arm
+        means).
     customers
         Long format: ``row`` (0-based in the input file), ``arm``, ``conversion_probability``,
-        ``expected_spend``: every customer under every arm, the control included.
+        ``expected_spend`` (and ``visit_probability`` with a visit model): every customer under
+        every arm, the control included.
     """
 
     arms: pd.DataFrame
@@ -221,17 +230,16 @@ def replay(
     arm_names = [model.source.control, *model.conversion.effects]
     long = []
     for a in arm_names:
-        tracker, _, _ = _run(model, frame, np.full(len(frame), a, dtype=object), seed)
-        long.append(
-            pd.DataFrame(
-                {
-                    "row": positions,
-                    "arm": a,
-                    "conversion_probability": tracker.probability,
-                    "expected_spend": tracker.expected_spend,
-                }
-            )
-        )
+        (tracker, visits), *_ = _run(model, frame, np.full(len(frame), a, dtype=object), seed)
+        cols = {
+            "row": positions,
+            "arm": a,
+            "conversion_probability": tracker.probability,
+            "expected_spend": tracker.expected_spend,
+        }
+        if model.visit is not None:
+            cols["visit_probability"] = visits.probability[: len(frame)]
+        long.append(pd.DataFrame(cols))
     customers = pd.concat(long, ignore_index=True)
     realised = [
         _run(model, frame, arms, replication_seed(seed, k))[1:] for k in range(replications)
@@ -239,10 +247,11 @@ def replay(
     table = []
     for a in arm_names:
         mask = arms == a
-        probs = customers[customers["arm"] == a]["conversion_probability"].to_numpy()[mask]
-        spends = customers[customers["arm"] == a]["expected_spend"].to_numpy()[mask]
-        conv_runs = np.array([b[mask].mean() for b, _ in realised])
-        spend_runs = np.array([s[mask].mean() for _, s in realised])
+        mine = customers[customers["arm"] == a]
+        probs = mine["conversion_probability"].to_numpy()[mask]
+        spends = mine["expected_spend"].to_numpy()[mask]
+        conv_runs = np.array([b[mask].mean() for b, _, _ in realised])
+        spend_runs = np.array([s[mask].mean() for _, s, _ in realised])
         o_c = _observed(frame.loc[mask, ex.conversion_col].to_numpy(float))
         row: dict[str, Any] = {
             "arm": a,
@@ -264,6 +273,17 @@ def replay(
                 spend_simulated_low=float(np.quantile(spend_runs, 0.025)),
                 spend_simulated_high=float(np.quantile(spend_runs, 0.975)),
             )
+        if ex.visit_col is not None and model.visit is not None:
+            o_v = _observed(frame.loc[mask, ex.visit_col].to_numpy(float))
+            visit_runs = np.array([v[mask].mean() for _, _, v in realised])
+            row.update(
+                visit_observed=o_v[0],
+                visit_observed_low=o_v[1],
+                visit_observed_high=o_v[2],
+                visit_simulated=float(mine["visit_probability"].to_numpy()[mask].mean()),
+                visit_simulated_low=float(np.quantile(visit_runs, 0.025)),
+                visit_simulated_high=float(np.quantile(visit_runs, 0.975)),
+            )
         table.append(row)
     return Replay(arms=pd.DataFrame(table), customers=customers)
 
@@ -273,9 +293,11 @@ def simulate_experiment(
 ) -> pd.DataFrame:
     """An experiment drawn by the simulator: ``frame`` with each row's arm and what it did in
     the window (``conversion`` 0/1 and ``spend``) under ``model``, one draw per customer."""
-    _, bought, spend = _run(model, frame, arms, seed)
+    _, bought, spend, visited = _run(model, frame, arms, seed)
     out = frame.copy()
     out["arm"] = arms
     out["conversion"] = bought.astype(int)
     out["spend"] = spend
+    if model.visit is not None:
+        out["visit"] = visited.astype(int)
     return out

@@ -278,6 +278,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         window_days=model.window_days,
         conversion_col=args.conversion_col,
         spend_col=args.spend_col,
+        visit_col=args.visit_col,
         feature_cols=model.baseline_features,
         effect_cols=model.effect_features,
     )
@@ -291,6 +292,11 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         if "spend_observed" in r:
             line += (
                 f"  spend observed {r['spend_observed']:.4g}  simulated {r['spend_simulated']:.4g}"
+            )
+        if "visit_observed" in r:
+            line += (
+                f"  visits observed {100 * r['visit_observed']:.2f}%  simulated "
+                f"{100 * r['visit_simulated']:.2f}%"
             )
         print(line)
     written = result.write(args.out)
@@ -306,7 +312,8 @@ def _register_replay(sub: Any) -> None:
     r.add_argument("--response", required=True, help="response YAML from calibrate-response")
     r.add_argument("--arm-col", help="arm column (default: the one the response was fitted on)")
     r.add_argument("--control", help="control arm (default: the response's)")
-    r.add_argument("--conversion-col", help="0/1: bought in the window (not with logs)")
+    r.add_argument("--conversion-col", required=True, help="0/1: bought in the window")
+    r.add_argument("--visit-col", help="0/1: visited or clicked in the window (optional)")
     r.add_argument("--spend-col", help="amount spent in the window (optional)")
     r.add_argument(
         "-r", "--replications", type=pos_int, default=20, help="replications (default 20)"

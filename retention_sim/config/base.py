@@ -32,6 +32,7 @@ LATE_OPTIONAL_FIELDS: frozenset[str] = frozenset(
         "dropout_split",
         "purchase_rate_factor",
         "observed_last_valued_touch",
+        "visits_per_year",
     }
 )
 #: Fields that say where numbers come from without changing any: never part of the hash.

@@ -85,6 +85,8 @@ class Segment(StrictModel):
     reward_sensitivity: GammaTrait = GammaTrait(mean=1.0, shape=4.0)
     discount_sensitivity: GammaTrait = GammaTrait(mean=1.0, shape=4.0)
     consent_multiplier: dict[ChannelName, Multiplier] = {}
+    #: Site or app visit days a year at neutral modifiers (unset: visits are not modelled).
+    visits_per_year: Annotated[float, Field(ge=0.0, le=365.0)] | None = None
 
     @field_validator("purchase_rate_per_year")
     @classmethod

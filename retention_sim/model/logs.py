@@ -44,6 +44,10 @@ class DailyLog:
         if 0 <= self.day < self.days:
             self._col(name)[self.day] = value
 
+    def has(self, name: str) -> bool:
+        """Whether anything was ever recorded in column ``name``."""
+        return name in self._cols
+
     def column(self, name: str) -> np.ndarray:
         """The whole column (zeros if nothing was ever recorded)."""
         return self._cols.get(name, np.zeros(self.days))

@@ -60,6 +60,7 @@ class Population:
     preferred_channel: np.ndarray
     birthday_doy: np.ndarray
     purchase_rate: np.ndarray  # purchases per day at neutral modifiers
+    visit_rate: np.ndarray  # site or app visit hazard per day (0: visits not modelled)
     spend_nu: np.ndarray  # gamma-gamma scale: mean spend = p / nu
     frailty: np.ndarray
     fatigue_tolerance: np.ndarray
@@ -295,6 +296,12 @@ def build_population(
         preferred_channel=traits["preferred_channel"],
         birthday_doy=traits["birthday_doy"],
         purchase_rate=traits["purchase_rate"],
+        # visit days a year → a daily hazard whose day probability is visits_per_year / 365
+        visit_rate=-np.log1p(
+            -np.minimum(
+                np.array([(s.visits_per_year or 0.0) / 365.0 for s in seg_list]), 1.0 - 1e-12
+            )
+        )[traits["segment"]],
         spend_nu=traits["spend_nu"],
         frailty=traits["frailty"],
         fatigue_tolerance=traits["fatigue_tolerance"].astype(np.float32),

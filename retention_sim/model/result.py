@@ -279,6 +279,8 @@ def _summary(
         "tier_demotions": int(log.total("tier_demotions")),
         "rewards_redeemed": int(log.total("rewards_redeemed")),
         "satisfaction_mean_end": float(daily["satisfaction_mean"].iloc[-1]) if end else 0.0,
+        # only when the scenario models visits (model/visits.py)
+        **({"visits": int(log.total("visits"))} if log.has("visits") else {}),
     }
 
 

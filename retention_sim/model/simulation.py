@@ -39,6 +39,7 @@ from .purchases import Purchases
 from .result import SimulationResult, build_result
 from .service_desk import ServiceDesk
 from .stages import Stages
+from .visits import Visits
 from .world import NO_POLICY_DAY, World
 
 __all__ = [
@@ -66,8 +67,8 @@ class Mechanisms:
         The service desk (agents and account managers, a SimPy resource).
     competitor
         Competitor campaigns and pressure.
-    purchases, churn, stages
-        The daily purchase draw, the churn clocks and the reclassification.
+    purchases, churn, stages, visits
+        The daily purchase draw, the churn clocks, the reclassification and the visit draw.
     fatigue
         Contact fatigue (``None`` without a contact policy).
     contacts
@@ -82,6 +83,7 @@ class Mechanisms:
     purchases: Purchases
     churn: Churn
     stages: Stages
+    visits: Visits
     fatigue: Fatigue | None = None
     contacts: ContactEngine | None = None
     timer: StepTimer | None = None
@@ -118,6 +120,7 @@ def assemble(
         purchases=purchases,
         churn=Churn(world),
         stages=Stages(world),
+        visits=Visits(world),
         fatigue=fatigue,
         contacts=contacts,
         timer=timer,
@@ -225,6 +228,7 @@ DAY_ORDER: tuple[Step, ...] = (
             "wakeup_multiplier",
             "purchase_hazard",
             "basket_multiplier",
+            "visit_hazard",
         ),
         contacts=True,
         uses=_cols("discount_sensitivity last_purchase_day n_purchases spend_total"),
@@ -240,6 +244,9 @@ DAY_ORDER: tuple[Step, ...] = (
             "purchase_rate pv_contribution reward_sensitivity satisfaction segment "
             "spend_nu spend_total stage tier times_won_back upgraded_day won_back_day"
         ),
+    ),
+    Step(
+        "visits", "purchases", lambda m, d: m.visits.step(d), ("visit_hazard",), (), ("visit_rate",)
     ),
     Step(
         "discounts used",

@@ -82,6 +82,9 @@ class DayState:
     purchase_hazard, basket_multiplier
         Per-row purchase hazard added, and basket multiplier, by fitted message responses in
         their windows (``None`` without a fitted response).
+    visit_hazard
+        Per-row visit hazard added by fitted message responses with a visit model in their
+        windows (``None`` without one).
     buyers, amounts
         Today's buyers (rows) and what each spent.
     woken
@@ -98,6 +101,7 @@ class DayState:
     purchase_boost: _DayValue[np.ndarray | None] = _DayValue()
     purchase_hazard: _DayValue[np.ndarray | None] = _DayValue()
     basket_multiplier: _DayValue[np.ndarray | None] = _DayValue()
+    visit_hazard: _DayValue[np.ndarray | None] = _DayValue()
     buyers: _DayValue[np.ndarray] = _DayValue()
     amounts: _DayValue[np.ndarray] = _DayValue()
     woken: _DayValue[np.ndarray | None] = _DayValue()
@@ -109,6 +113,7 @@ class DayState:
         "purchase_boost",
         "purchase_hazard",
         "basket_multiplier",
+        "visit_hazard",
         "buyers",
         "amounts",
         "woken",
@@ -136,6 +141,7 @@ NO_POLICY_DAY: dict[str, Any] = {
     "purchase_boost": None,
     "purchase_hazard": None,
     "basket_multiplier": None,
+    "visit_hazard": None,
     "woken": None,
     "wakeup_multiplier": 1.0,
     "fatigue_total": None,

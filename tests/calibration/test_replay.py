@@ -31,6 +31,7 @@ def hillstrom():
         window_days=14,
         conversion_col="conversion",
         spend_col="spend",
+        visit_col="visit",
         feature_cols=FEATURES,
         effect_cols=EFFECTS,
     )
@@ -54,11 +55,16 @@ def test_each_customers_simulated_probability_is_the_fitted_one(hillstrom, quart
     for arm in hillstrom.arms:
         got = r.customers[r.customers["arm"] == arm]
         assert (got["row"].to_numpy() == sample).all()
-        want = predict(fit.model, frame, arm).conversion
-        np.testing.assert_allclose(got["conversion_probability"], want, rtol=1e-9, atol=1e-15)
-    treated = r.customers[r.customers["arm"] == "Mens E-Mail"]["conversion_probability"]
-    control = r.customers[r.customers["arm"] == "No E-Mail"]["conversion_probability"]
-    assert (treated.to_numpy() > control.to_numpy()).mean() > 0.9
+        want = predict(fit.model, frame, arm)
+        np.testing.assert_allclose(
+            got["conversion_probability"], want.conversion, rtol=1e-9, atol=1e-15
+        )
+        # visits too: the agent's visit hazard and the message's visit effect (model.visits)
+        np.testing.assert_allclose(got["visit_probability"], want.visit, rtol=1e-9, atol=1e-15)
+    for col in ("conversion_probability", "visit_probability"):
+        treated = r.customers[r.customers["arm"] == "Mens E-Mail"][col]
+        control = r.customers[r.customers["arm"] == "No E-Mail"][col]
+        assert (treated.to_numpy() > control.to_numpy()).mean() > 0.9, col
 
 
 def _mean_se(values):
@@ -70,7 +76,8 @@ def _mean_se(values):
 def test_fit_on_one_half_replayed_on_the_other(hillstrom, fit_half):
     """As tests/calibration/test_response_fit.py, but through the simulator: fit on one half
     (seed 0), replay the other; each arm's simulated conversion and spend per customer, and
-    each uplift, within 2 combined SE √(SE_A² + SE_B²) of the other half's observation."""
+    each uplift, within 2 combined SE √(SE_A² + SE_B²) of the other half's observation; the
+    same for visits (model/visits.py)."""
     perm = np.random.default_rng(0).permutation(len(hillstrom.frame))
     halves = {"A": np.sort(perm[:32000]), "B": np.sort(perm[32000:])}
     other = "B" if fit_half == "A" else "A"
@@ -79,7 +86,7 @@ def test_fit_on_one_half_replayed_on_the_other(hillstrom, fit_half):
     arms = r.arms.set_index("arm")
     fa, fb = hillstrom.frame.iloc[halves[fit_half]], hillstrom.frame.iloc[halves[other]]
     col = hillstrom.arm_col
-    for outcome in ("conversion", "spend"):
+    for outcome in ("conversion", "spend", "visit"):
         obs_a = {a: _mean_se(fa.loc[fa[col] == a, outcome].to_numpy(float)) for a in arms.index}
         obs_b = {a: _mean_se(fb.loc[fb[col] == a, outcome].to_numpy(float)) for a in arms.index}
         sim = arms[f"{outcome}_simulated"]

@@ -137,9 +137,10 @@ class ContactEngine:
         w.today.woken = self.offers.woken(day)
         w.today.wakeup_multiplier = self.resp.dormant_wakeup_multiplier
         if self.fitted is not None:
-            w.today.purchase_hazard, w.today.basket_multiplier = self.fitted.today(day)
+            t = self.fitted.today(day)
+            w.today.purchase_hazard, w.today.basket_multiplier, w.today.visit_hazard = t
         else:
-            w.today.purchase_hazard = w.today.basket_multiplier = None
+            w.today.purchase_hazard = w.today.basket_multiplier = w.today.visit_hazard = None
 
     def after_purchases(self, day: int) -> None:
         """Book discounts used by today's buyers; member discounts; offers are used up."""
