@@ -182,3 +182,35 @@ def test_cli_calibrate_with_historical_policy_and_forecast_under_a_policy(
     fc = ["forecast", str(sc), "--customers", str(cu), "--from", "1997-10-01", "--to", "1997-12-31"]
     assert main([*fc, "-r", "2", "--policy", str(weekly_path)]) == 0
     assert "contact: policy 'weekly_email'" in capsys.readouterr().out
+
+
+def test_calibrate_takes_a_fitted_response(tmp_path, capsys):
+    from retention_sim.calibration.response_fit import fit_response
+    from retention_sim.config.provenance import parameter_sources
+
+    hill = CDNOW.parent / "hillstrom.csv.gz"
+    fit = fit_response(
+        hill,
+        rows=np.arange(0, 64000, 8),
+        arm_col="treatment",
+        control="No E-Mail",
+        window_days=14,
+        conversion_col="conversion",
+        spend_col="spend",
+        feature_cols=["recency", "history"],
+    )
+    path = fit.write(tmp_path / "response.yaml")
+    cal = calibrate(CDNOW, until=UNTIL, split="lifestyle", response=path)
+    assert cal.scenario.response == fit.model
+    t = parameter_sources(cal.scenario)
+    rows = t[t["section"] == "response"]
+    assert len(rows) > 5 and (rows["kind"] == "fitted").all()
+    assert rows["source"].str.contains("hillstrom.csv.gz").all()
+    # a bad response file is refused in one line before anything is fitted
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("response: {window_days: 0}\n")
+    out = tmp_path / "sc.yaml"
+    argv = ["calibrate", str(CDNOW), "--until", UNTIL, "-o", str(out), "--response", str(bad)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bad.yaml" in err and not out.exists()
