@@ -31,7 +31,7 @@ LATE_OPTIONAL_FIELDS: frozenset[str] = frozenset(
         "provenance",
         "dropout_split",
         "purchase_rate_factor",
-        "observed_last_valued_touch",
+        "last_valued_touch",
         "visits_per_year",
     }
 )

@@ -116,9 +116,10 @@ class Population(StrictModel):
 
     ``purchase_rate_factor`` multiplies an observed customer's fitted purchase rate (written
     by ``retention-sim calibrate``: the rate without the historical policy's contacts).
-    ``observed_last_valued_touch`` says when an observed customer was last touched: unset, on a
-    day drawn uniformly in the last 90 days of their tenure; ``"first_purchase"``, never since
-    they arrived (the history had no contact).
+    ``last_valued_touch`` says when the starting base (synthetic or observed) was last given a
+    valued touch: unset, on a day drawn uniformly in the last 90 days of each customer's
+    tenure; ``"first_purchase"``, never since they arrived (the history had no contact; written
+    by ``retention-sim calibrate`` when the historical policy is no contact).
     """
 
     initial_customers: Annotated[int, Field(ge=0, le=50_000_000)]
@@ -127,7 +128,7 @@ class Population(StrictModel):
     birthday_known_share: Probability = 0.7
     segments: Annotated[dict[str, Segment], Field(min_length=1)]
     purchase_rate_factor: Positive | None = None
-    observed_last_valued_touch: Literal["first_purchase"] | None = None
+    last_valued_touch: Literal["first_purchase"] | None = None
 
     @field_validator("segments")
     @classmethod

@@ -348,7 +348,7 @@ def build_observed_population(
     pop.n_purchases[base] = h["n_purchases"].to_numpy()[rows].astype(np.int32)
     pop.spend_total[base] = spend
     tenure = (-first).astype(float)
-    if scenario.population.observed_last_valued_touch == "first_purchase":
+    if scenario.population.last_valued_touch == "first_purchase":
         pop.last_valued_touch_day[base] = first  # no contact since they arrived
     else:
         pop.last_valued_touch_day[base] = -np.floor(u_touch[rows] * np.minimum(tenure, 90.0))

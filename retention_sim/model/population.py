@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config.scenario import Scenario
-from ..vocabulary import CHANNELS, Stage
+from ..vocabulary import CAUSES, CHANNELS, Stage
 from .random_streams import Streams
 from .traits import TRAIT_BATCH, concat, draw_traits, draw_traits_in_batches, take
 
@@ -111,6 +111,21 @@ class Population:
 _NEVER = np.iinfo(np.int32).min // 2
 
 
+_INDIFFERENCE = CAUSES.index("indifference")
+
+
+def _untouched_extra(scenario: Scenario, t: np.ndarray) -> np.ndarray:
+    """``∫_0^t (m(u) − 1) du`` for the indifference multiplier ``m(u) = min(cap, 1 + g ·
+    max(0, u − grace) / 30)`` of a customer never touched in ``t`` days."""
+    ind = scenario.churn.causes.indifference
+    g, grace, cap = ind.growth_per_30_days, ind.grace_days, ind.max_multiplier
+    if g <= 0 or cap <= 1:
+        return np.zeros_like(t, dtype=np.float64)
+    t_cap = grace + 30.0 * (cap - 1.0) / g
+    ramp = np.clip(np.minimum(t, t_cap) - grace, 0.0, None)
+    return g / 60.0 * ramp**2 + (cap - 1.0) * np.clip(t - t_cap, 0.0, None)
+
+
 def _existing_base(
     scenario: Scenario, rng: np.random.Generator, n_initial: int
 ) -> tuple[list[dict[str, np.ndarray]], np.ndarray]:
@@ -132,7 +147,11 @@ def _existing_base(
             t = np.floor(t)
         else:
             t = np.zeros(batch)
-        survive = np.exp(-cand["base_hazard"].sum(axis=1, dtype=np.float64) * t)
+        exponent = cand["base_hazard"].sum(axis=1, dtype=np.float64) * t
+        if scenario.population.last_valued_touch == "first_purchase":
+            # never touched since arrival: the indifference clock ran over the whole tenure
+            exponent += cand["base_hazard"][:, _INDIFFERENCE] * _untouched_extra(scenario, t)
+        survive = np.exp(-exponent)
         keep = np.flatnonzero(rng.random(batch) < survive)[: n_initial - got]
         parts.append(take(cand, keep))
         tenures.append(t[keep])
@@ -181,6 +200,8 @@ def _base_history(
     tier0 = (np.searchsorted(thresholds, recent_points, side="right") - 1).astype(np.int8)
     points0 = rng.random(n0) * loyalty.redemption_points if loyalty.enabled else np.zeros(n0)
     touch0 = -np.floor(rng.random(n0) * np.minimum(tenure, 90.0)).astype(np.int64)
+    if scenario.population.last_valued_touch == "first_purchase":
+        touch0 = acquired.copy()  # no valued touch since they arrived (the draw above kept: CRN)
     return {
         "acquired": acquired,
         "last": last,

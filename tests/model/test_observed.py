@@ -94,7 +94,7 @@ def test_every_trait_not_in_the_history_comes_from_the_segment_draw(two_segments
 
 def test_calibration_fields_place_the_fitted_posterior_on_the_observed_rows(tmp_path):
     """dropout_split shares the drawn dropout among causes, purchase_rate_factor scales the
-    drawn rate, observed_last_valued_touch starts the indifference clock at arrival; the draws
+    drawn rate, last_valued_touch starts the indifference clock at arrival; the draws
     themselves (common random numbers) are the same."""
     cal = calibrate(CDNOW, until="1997-09-30", split="lifestyle")
     h = observed.validate_history(cal.customers)
@@ -104,7 +104,7 @@ def test_calibration_fields_place_the_fitted_posterior_on_the_observed_rows(tmp_
         {
             "churn.dropout_split": split,
             "population.purchase_rate_factor": 0.5,
-            "population.observed_last_valued_touch": "first_purchase",
+            "population.last_valued_touch": "first_purchase",
         }
     )
     a = build_world(plain, seed=4, days=30, history=h).pop

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from retention_sim.model.population import build_population
 from retention_sim.model.random_streams import Streams
@@ -73,3 +74,33 @@ def test_ties_are_symmetric_with_the_configured_mean_degree(default_scenario):
     src = np.repeat(np.arange(pop.capacity), deg)
     fwd = set(zip(src.tolist(), pop.tie_indices.tolist(), strict=True))
     assert all((b, a) in fwd for a, b in list(fwd)[:2000])
+
+
+def test_an_untouched_history_integrates_the_indifference_clock(default_scenario):
+    """With last_valued_touch: first_purchase, survivor selection charges the indifference
+    hazard for the clock's growth over the whole tenure: ∫(m(u) − 1) du, here against a
+    numerical integral of m."""
+    from retention_sim.model.population import _untouched_extra
+
+    ind = default_scenario.churn.causes.indifference
+    t = np.array([0.0, 10.0, 30.0, 45.0, 200.0, 390.0, 1000.0])
+    u = np.linspace(0.0, 1000.0, 2_000_001)
+    m = np.minimum(
+        ind.max_multiplier, 1 + ind.growth_per_30_days * np.maximum(0, u - ind.grace_days) / 30
+    )
+    cum = np.concatenate([[0.0], np.cumsum((m[1:] + m[:-1]) / 2 * np.diff(u))]) - u
+    want = np.interp(t, u, cum)
+    np.testing.assert_allclose(_untouched_extra(default_scenario, t), want, atol=1e-6)
+    # and it changes who survives: long tenures, whose clocks ran longest, are kept less often
+    from retention_sim import simulate
+
+    untouched = default_scenario.with_overrides({"population.last_valued_touch": "first_purchase"})
+    start = pd.Timestamp(default_scenario.calendar.start)
+
+    def mean_tenure(sc):
+        acquired = pd.to_datetime(
+            simulate(sc, seed=3, customers=3000, days=1).customers["acquired_date"]
+        )
+        return float((start - acquired).dt.days.mean())
+
+    assert mean_tenure(untouched) < 0.9 * mean_tenure(default_scenario)
