@@ -23,6 +23,9 @@ __all__ = [
     "add_size_options",
     "add_study_options",
     "add_guardrail_option",
+    "add_execution_options",
+    "guardrails_from_args",
+    "share_arg",
 ]
 
 EXIT_BAD_INPUT = 2
@@ -71,12 +74,16 @@ def policy_arg(path: str) -> str | None:
 
 
 def parse_guardrail_options(items: Sequence[str] | None) -> dict[str, Any]:
-    """``METRIC=LIMIT`` (upper limit on the candidate's mean) or ``METRIC=increase:LIMIT``."""
+    """``METRIC=LIMIT`` (upper limit on the candidate's mean), ``METRIC=increase:LIMIT`` or
+    ``METRIC=off`` (``None``: drop that default guardrail)."""
     out: dict[str, Any] = {}
     for item in items or []:
         metric, sep, limit = item.partition("=")
         if not sep or not metric.strip() or not limit.strip():
             raise InputError(f"--guardrail expects METRIC=LIMIT, got {item!r}")
+        if limit.strip().lower() == "off":
+            out[metric.strip()] = None
+            continue
         kind = "max"
         if limit.strip().startswith("increase:"):
             kind, limit = "max_increase", limit.strip()[len("increase:") :]
@@ -96,15 +103,59 @@ def add_size_options(p: argparse.ArgumentParser, *, allow_empty_base: bool = Fal
     p.add_argument("--seed", type=nonneg_int, default=0, help="seed (default 0)")
 
 
-def add_guardrail_option(p: argparse.ArgumentParser) -> None:
-    """``--guardrail METRIC=LIMIT`` (repeatable)."""
+def add_guardrail_option(p: argparse.ArgumentParser, *, min_effect: bool = True) -> None:
+    """``--guardrail METRIC=LIMIT`` (repeatable), ``--no-default-guardrails``, ``--min-effect``."""
+    from ..study.guardrails import DEFAULT_GUARDRAILS, DEFAULT_MIN_EFFECT
+
+    defaults = ", ".join(f"{k}={v:g}" for k, v in DEFAULT_GUARDRAILS.items())
     p.add_argument(
         "--guardrail",
         action="append",
         metavar="METRIC=LIMIT",
-        help="upper limit on a candidate's mean (METRIC=increase:X limits the increase over the "
-        "baseline); repeat",
+        help="upper limit on a candidate's mean, held only if its 95%% upper bound is inside "
+        "(METRIC=increase:X limits the increase over the baseline; METRIC=off drops a default); "
+        f"repeat; added to the defaults ({defaults})",
     )
+    p.add_argument(
+        "--no-default-guardrails",
+        action="store_true",
+        help="start from no guardrails instead of the defaults",
+    )
+    if not min_effect:
+        return
+    p.add_argument(
+        "--min-effect",
+        type=share_arg,
+        default=DEFAULT_MIN_EFFECT,
+        metavar="SHARE",
+        help="smallest change that matters, as a share of the baseline: 1%% or 0.01 "
+        f"(default {100 * DEFAULT_MIN_EFFECT:g}%%; 0 turns the near-tie rule off)",
+    )
+
+
+def guardrails_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The guardrails a judging command applies: the defaults (unless
+    ``--no-default-guardrails``) with every ``--guardrail`` on top, validated."""
+    from ..study.guardrails import merge_guardrails
+
+    return merge_guardrails(
+        parse_guardrail_options(args.guardrail), defaults=not args.no_default_guardrails
+    )
+
+
+def share_arg(text: str) -> float:
+    """``1%`` or ``0.01`` → 0.01 (a non-negative share)."""
+    t = text.strip()
+    scale = 100.0 if t.endswith("%") else 1.0
+    try:
+        v = float(t.rstrip("%")) / scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a share such as 1% or 0.01, got {text!r}"
+        ) from None
+    if not 0 <= v < 1e6 or v != v:
+        raise argparse.ArgumentTypeError(f"must be a non-negative share, got {text}")
+    return v
 
 
 def add_study_options(p: argparse.ArgumentParser, *, replications: int) -> None:
@@ -117,6 +168,11 @@ def add_study_options(p: argparse.ArgumentParser, *, replications: int) -> None:
         help=f"replications per arm (default {replications})",
     )
     add_size_options(p)
+    add_execution_options(p)
+
+
+def add_execution_options(p: argparse.ArgumentParser) -> None:
+    """``--objective``, ``--backend``, ``--workers``, ``--dask``, ``--no-progress``."""
     p.add_argument("--objective", default="profit", help="metric to improve (default profit)")
     p.add_argument(
         "--backend",

@@ -6,18 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .args import add_guardrail_option, add_size_options, parse_guardrail_options, pos_int
+from .args import add_guardrail_option, add_size_options, guardrails_from_args, pos_int
 
 __all__ = ["register"]
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from ..reporting.report import render_report
-    from ..study.verdict import parse_guardrails
 
-    guardrails = parse_guardrail_options(args.guardrail) if args.guardrail else None
-    if guardrails is not None:
-        parse_guardrails(guardrails)  # refuse unknown metrics before a kernel starts
+    guardrails = guardrails_from_args(args)  # refuse unknown metrics before a kernel starts
     html = render_report(
         args.scenario,
         args.policies,
@@ -29,6 +26,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         seed=args.seed,
         objective=args.objective,
         guardrails=guardrails,
+        min_effect=args.min_effect,
         title=args.title,
         workers=args.workers,
     )

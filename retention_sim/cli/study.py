@@ -8,9 +8,11 @@ from typing import Any
 
 from ..errors import InputError
 from .args import (
+    add_execution_options,
     add_guardrail_option,
+    add_size_options,
     add_study_options,
-    parse_guardrail_options,
+    guardrails_from_args,
     policy_arg,
     pos_float,
     pos_int,
@@ -49,10 +51,8 @@ def _grid(items: Sequence[str]) -> dict[str, list[Any]]:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from ..config.scenario import load_scenario
     from ..study.compare import compare
-    from ..study.verdict import parse_guardrails
 
-    guardrails = parse_guardrail_options(args.guardrail)
-    parse_guardrails(guardrails)  # refuse unknown metrics before hours of simulation
+    guardrails = guardrails_from_args(args)  # refuse unknown metrics before hours of simulation
     scenario = load_scenario(args.scenario)
     comparison = compare(
         scenario,
@@ -74,7 +74,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print(comparison.to_text())
     verdict = None
     if comparison.candidates:
-        verdict = comparison.verdict(args.objective, guardrails)
+        verdict = comparison.verdict(args.objective, guardrails, min_effect=args.min_effect)
         print()
         print(verdict.text)
     if args.out:
@@ -90,6 +90,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from ..outputs import write_csv, write_json
     from ..study.sweep import format_sweep, sweep
 
+    guardrails = guardrails_from_args(args)
     scenario = load_scenario(args.scenario)
     grid = _grid(args.grid)
     frame = sweep(
@@ -107,6 +108,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         dask=args.dask,
         out=args.out,
         progress=not args.no_progress,
+        guardrails=guardrails,
     )
     print(format_sweep(frame))
     if args.out:
@@ -127,8 +129,46 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_select(args: argparse.Namespace) -> int:
+    from ..config.scenario import load_scenario
+    from ..study.select import parse_indifference, select
+
+    guardrails = guardrails_from_args(args)  # refuse bad input before any run
+    parse_indifference(args.indifference)
+    scenario = load_scenario(args.scenario)
+    result = select(
+        scenario,
+        [policy_arg(p) for p in args.policy],
+        pcs=args.pcs,
+        indifference=args.indifference,
+        objective=args.objective,
+        guardrails=guardrails,
+        first_stage=args.first_stage,
+        max_replications=args.max_replications,
+        seed=args.seed,
+        customers=args.customers,
+        days=args.days,
+        backend=args.backend,
+        workers=args.workers,
+        dask=args.dask,
+        out=args.out,
+        progress=not args.no_progress,
+    )
+    print(result.text)
+    if args.out:
+        print(f"wrote {result.write(args.out)}")
+    return 0
+
+
+def _pcs(text: str) -> float:
+    v = pos_float(text)
+    if not v < 1:
+        raise argparse.ArgumentTypeError(f"must be below 1, got {text}")
+    return v
+
+
 def register(sub: Any) -> None:
-    """Add ``compare`` and ``sweep``."""
+    """Add ``compare``, ``sweep`` and ``select``."""
     cmp_ = sub.add_parser(
         "compare",
         help="compare policies with common random numbers; print the table and the verdict",
@@ -168,5 +208,48 @@ def register(sub: Any) -> None:
     )
     swp.add_argument("--metric", action="append", help="metric to tabulate (repeat)")
     add_study_options(swp, replications=10)
+    add_guardrail_option(swp, min_effect=False)
     swp.add_argument("--out", help="folder for sweep.json, sweep.csv and the result store")
     swp.set_defaults(func=_cmd_sweep)
+
+    sel = sub.add_parser(
+        "select",
+        help="pick the best of many policies with a stated probability of being right (KN)",
+    )
+    sel.add_argument("scenario", help="scenario YAML file")
+    sel.add_argument(
+        "-p",
+        "--policy",
+        action="append",
+        required=True,
+        help="policy YAML file (repeat, at least two; 'none' = no contact)",
+    )
+    sel.add_argument(
+        "--pcs",
+        type=_pcs,
+        default=0.95,
+        help="stated probability of correct selection (default 0.95)",
+    )
+    sel.add_argument(
+        "--indifference",
+        default="1%",
+        help="smallest difference worth finding: in the objective's units, or a share of the "
+        "first policy's mean such as 1%% (default 1%%)",
+    )
+    sel.add_argument(
+        "--first-stage",
+        type=pos_int,
+        default=10,
+        help="replications of every policy before the sequential part (default 10)",
+    )
+    sel.add_argument(
+        "--max-replications",
+        type=pos_int,
+        default=500,
+        help="cap per policy; reaching it voids the guarantee (default 500)",
+    )
+    add_size_options(sel)
+    add_execution_options(sel)
+    add_guardrail_option(sel, min_effect=False)
+    sel.add_argument("--out", help="folder for selection.json and the result store")
+    sel.set_defaults(func=_cmd_select)

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
 from ..config.provenance import parameter_sources
 from ..errors import InputError
 from ..outputs import atomic_write_text
-from ..study.metrics import RATE_METRICS
+from ..study.guardrails import DEFAULT_GUARDRAILS, DEFAULT_MIN_EFFECT
+from ..study.metrics import MONEY_METRICS, RATE_METRICS, format_metric, metric_label
+from ..study.statistics import format_probability
+from ..study.verdict import DECISIONS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -39,11 +42,6 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "notebooks" / "policy_comparison.ipynb"
-DEFAULT_GUARDRAILS: dict[str, float] = {
-    "unsubscribe_rate": 0.004,  # per delivered message (Mailchimp 2019: 0.25% typical)
-    "complaint_rate": 0.0005,  # per delivered message
-    "over_fatigue_share": 0.10,  # share of customers above their fatigue tolerance
-}
 
 
 class ReportError(InputError):
@@ -90,7 +88,7 @@ class Study:
     def headline(self) -> str:
         """The decision in one sentence of Markdown."""
         v = self.verdict
-        word = {"adopt": "ADOPT", "reject": "REJECT", "inconclusive": "INCONCLUSIVE"}[v.decision]
+        word = DECISIONS[v.decision]
         who = f" **{v.candidate}**" if v.candidate else ""
         return f"**Verdict: {word}**{who} — against the baseline **{v.baseline}**."
 
@@ -118,7 +116,8 @@ class Study:
         return out.set_index("candidate")
 
     def guardrails_table(self) -> pd.DataFrame:
-        """Each guardrail of each candidate: value, limit, held or broken."""
+        """Each guardrail of each candidate: value, its 95% upper bound, the limit, the probability
+        that the limit is exceeded, and held (upper bound inside), uncertain or broken."""
         verdicts = self.verdict.by_candidate or {self.verdict.candidate: self.verdict}
         rows = []
         for cand, v in verdicts.items():
@@ -129,8 +128,10 @@ class Study:
                         "guardrail": g.metric,
                         "kind": g.kind,
                         "value": g.value,
+                        "95% upper bound": g.upper,
                         "limit": g.limit,
-                        "status": "held" if g.held else "BROKEN",
+                        "P(limit exceeded)": g.probability_broken,
+                        "status": g.state.upper(),
                     }
                 )
         return pd.DataFrame(rows)
@@ -141,8 +142,13 @@ class Study:
         money: dict[Any, str | Callable[[Any], str]] = {c: "{:+,.0f}" for c in t.columns[:5]}
         if self.objective in RATE_METRICS:
             money = {c: (lambda v: f"{100 * v:+.2f} pts") for c in t.columns[:5]}
+        n = self.comparison.replications
         return t.style.format(
-            {**money, "P(better)": "{:.0%}", "pairing narrows the interval ×": "{:.1f}×"}
+            {
+                **money,
+                "P(better)": lambda p: format_probability(float(cast(float, p)), n),
+                "pairing narrows the interval ×": "{:.1f}×",
+            }
         )
 
     def styled_guardrails_table(self) -> Any:
@@ -156,14 +162,92 @@ class Study:
                 return f"{100 * v:.3f}%"
             return f"{v:,.0f}"
 
+        n = self.comparison.replications
         shown = t.assign(
-            value=[fmt(m, v) for m, v in zip(t["guardrail"], t["value"], strict=True)],
-            limit=[fmt(m, v) for m, v in zip(t["guardrail"], t["limit"], strict=True)],
+            **{
+                c: [fmt(m, v) for m, v in zip(t["guardrail"], t[c], strict=True)]
+                for c in ("value", "95% upper bound", "limit")
+            },
+            **{
+                "P(limit exceeded)": [format_probability(p, n) for p in t["P(limit exceeded)"]],
+            },
             guardrail=t["guardrail"].str.replace("_", " "),
         )
         return shown.style.hide(axis="index").map(
-            lambda s: "color: #b30000; font-weight: bold" if s == "BROKEN" else "",
+            lambda s: {
+                "BROKEN": "color: #b30000; font-weight: bold",
+                "UNCERTAIN": "color: #8a5a00",
+            }.get(s, ""),
             subset=["status"],
+        )
+
+    def tradeoff_table(self) -> pd.DataFrame:
+        """Every headline metric's change per candidate: absolute, % of the baseline and per
+        customer, each with its 95% interval, and whether it is better or worse."""
+        verdicts = self.verdict.by_candidate or {self.verdict.candidate: self.verdict}
+        rows = []
+        for cand, v in verdicts.items():
+            for ch in v.changes:
+                rows.append(
+                    {
+                        "candidate": cand,
+                        "metric": ch.metric,
+                        "baseline": ch.baseline,
+                        "change": ch.change,
+                        "low": ch.low,
+                        "high": ch.high,
+                        "% of baseline": ch.relative,
+                        "% low": ch.relative_low,
+                        "% high": ch.relative_high,
+                        "per customer": ch.per_customer,
+                        "reading": "worse" if ch.worse else ("better" if ch.better else ""),
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def styled_tradeoff_table(self) -> Any:
+        """:meth:`tradeoff_table` in readable units: one row per candidate and metric."""
+        t = self.tradeoff_table()
+        if t.empty:
+            return t.style
+        cur = getattr(self.comparison, "currency", "")
+
+        def change(r: Any) -> str:
+            f = lambda x: format_metric(r.metric, x, cur, difference=True)  # noqa: E731
+            return f"{f(r.change)} [{f(r.low)}, {f(r.high)}]"
+
+        def rel(r: Any) -> str:
+            if pd.isna(r["% of baseline"]):
+                return "n/a"
+            return f"{100 * r['% of baseline']:+.2f}% [{100 * r['% low']:+.2f}%, {100 * r['% high']:+.2f}%]"
+
+        def per(r: Any) -> str:
+            x = r["per customer"]
+            if pd.isna(x):
+                return "—"
+            unit = f" {cur}" if r.metric in MONEY_METRICS and cur else ""
+            return (f"{x:+,.0f}" if abs(x) >= 100 else f"{x:+,.4f}") + unit
+
+        shown = pd.DataFrame(
+            {
+                "candidate": t["candidate"],
+                "metric": [metric_label(m) for m in t["metric"]],
+                "baseline": [
+                    format_metric(m, v, cur)
+                    for m, v in zip(t["metric"], t["baseline"], strict=True)
+                ],
+                "change [95% interval]": [change(r) for r in t.itertuples()],
+                "% of baseline": [rel(r) for _, r in t.iterrows()],
+                "per starting customer": [per(r) for _, r in t.iterrows()],
+                "": t["reading"],
+            }
+        )
+        return shown.style.hide(axis="index").map(
+            lambda s: {
+                "worse": "color: #b30000; font-weight: bold",
+                "better": "color: #1a7f37",
+            }.get(s, ""),
+            subset=[""],
         )
 
     def assumptions(self) -> pd.DataFrame:
@@ -194,6 +278,7 @@ def run_study(
     seed: int = 0,
     objective: str = "profit",
     guardrails: dict[str, Any] | None = None,
+    min_effect: float | None = None,
     backend: Backend = "processes",
     workers: int | None = None,
     progress: bool = False,
@@ -209,9 +294,9 @@ def run_study(
         Name of the baseline policy (default: the first).
     replications, customers, days, seed, backend, workers, progress
         As in :func:`retention_sim.study.comparison.compare`.
-    objective, guardrails
-        As in :meth:`retention_sim.study.comparison.Comparison.verdict` (default guardrails:
-        :data:`DEFAULT_GUARDRAILS`).
+    objective, guardrails, min_effect
+        As in :meth:`retention_sim.study.comparison.Comparison.verdict` (``None``: the defaults
+        of :mod:`retention_sim.study.guardrails`).
 
     Returns
     -------
@@ -245,7 +330,8 @@ def run_study(
     )
     verdict = comp.verdict(
         objective=objective,
-        guardrails=DEFAULT_GUARDRAILS if guardrails is None else guardrails,
+        guardrails=guardrails,
+        min_effect=DEFAULT_MIN_EFFECT if min_effect is None else min_effect,
     )
     s0 = replication_seed(seed, 0)
     runs = {p.name: simulate(sc, p, seed=s0, customers=customers, days=days) for p in pols}
@@ -289,6 +375,7 @@ def render_report(
     seed: int = 0,
     objective: str = "profit",
     guardrails: dict[str, Any] | None = None,
+    min_effect: float | None = None,
     title: str = "Policy comparison",
     workers: int | None = None,
     template: str | Path = TEMPLATE,
@@ -337,7 +424,8 @@ def render_report(
         "days": days,
         "seed": int(seed),
         "objective": objective,
-        "guardrails": DEFAULT_GUARDRAILS if guardrails is None else guardrails,
+        "guardrails": guardrails,
+        "min_effect": min_effect,
         "title": title,
         "workers": workers,
     }

@@ -8,7 +8,7 @@ paired difference against the baseline with its interval, the probability that t
 better, Holm-adjusted decisions over the candidates and the pairing efficiency (how many times
 narrower the paired interval is than the one unpaired runs would give); see
 :mod:`retention_sim.study.statistics`. :meth:`Comparison.verdict` turns this into adopt /
-reject / inconclusive with guardrails (:mod:`retention_sim.study.verdict`).
+trade-off / equivalent / reject / inconclusive with guardrails (:mod:`retention_sim.study.verdict`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import pandas as pd
 from ..errors import InputError
 from ..outputs import write_csv, write_json
 from . import statistics as st
+from .guardrails import DEFAULT_MIN_EFFECT
 from .metrics import DAILY_SERIES, METRICS, format_metric, metric_label
 from .paired import PairedStudy
 from .verdict import Verdict, judge, verdict_record
@@ -237,8 +238,9 @@ class Comparison(PairedStudy):
         guardrails: Mapping[str, Any] | None = None,
         *,
         candidate: str | None = None,
+        min_effect: float = DEFAULT_MIN_EFFECT,
     ) -> Verdict:
-        """Adopt, reject or inconclusive, with the reasons in plain English.
+        """Adopt, trade-off, equivalent, reject or inconclusive, with the reasons in plain English.
 
         Parameters
         ----------
@@ -250,22 +252,25 @@ class Comparison(PairedStudy):
             ``{"unsubscribe_rate": 0.003, "complaint_rate": 0.0005,
             "contact_cost_per_customer": 40000, "over_fatigue_share": 0.05}``; or
             ``{metric: {"max_increase": x}}``: an upper limit on the mean paired increase over
-            the baseline.
+            the baseline. ``None`` (default) applies
+            :data:`~retention_sim.study.guardrails.DEFAULT_GUARDRAILS`; ``{}`` applies none. A
+            guardrail holds only if the upper bound of its 95% interval is inside the limit.
         candidate
             Decide on this candidate only. By default every candidate is judged; with several,
             the overall decision is ``adopt`` (naming the adoptable candidate with the largest
-            improvement) if any candidate is adopted, ``reject`` if all are rejected, else
-            ``inconclusive``.
+            improvement) if any candidate is adopted, else ``trade-off`` if any wins at a cost,
+            ``reject`` if all are rejected, ``equivalent`` if none is better or worse than
+            practically nothing, else ``inconclusive``.
+        min_effect
+            The practical-significance threshold as a share of the baseline's mean (default
+            :data:`~retention_sim.study.guardrails.DEFAULT_MIN_EFFECT`, 1%; 0 turns it off).
 
         Returns
         -------
         Verdict
-            ``adopt`` when the Holm-adjusted paired interval on the objective lies entirely on
-            the better side of zero and no guardrail is broken; ``reject`` when it lies entirely
-            on the worse side or a guardrail is broken; otherwise ``inconclusive`` with a rough
-            number of replications that would settle it.
+            See :mod:`retention_sim.study.verdict` for the rules.
         """
-        return judge(self, objective, guardrails, candidate=candidate)
+        return judge(self, objective, guardrails, candidate=candidate, min_effect=min_effect)
 
     def to_text(self, metrics: Sequence[str] | None = None) -> str:
         """The comparison table as plain text (what ``retention-sim compare`` prints).
@@ -332,7 +337,7 @@ def comparison_text(c: Comparison, metrics: Sequence[str] | None = None) -> str:
                     f"   diff {format_metric(m, r['mean'], cur, difference=True)} "
                     f"[{format_metric(m, r['low'], cur, difference=True)}, "
                     f"{format_metric(m, r['high'], cur, difference=True)}]  "
-                    f"P(better) {_pct(r['probability_better'])}  "
+                    f"P(better) {st.format_probability(r['probability_better'], n)}  "
                     f"Holm p {_num(r['p_holm'])}  "
                     f"pairing {_num(r['pairing_efficiency'], 1)}x narrower"
                 )
@@ -375,10 +380,6 @@ def _clean(obj: Any) -> Any:
     if isinstance(obj, (pd.Timestamp, dt.date)):
         return obj.isoformat()
     return obj
-
-
-def _pct(x: float) -> str:
-    return "n/a" if x is None or math.isnan(x) else f"{x:.1%}"
 
 
 def _num(x: float, digits: int | None = None) -> str:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import InputError
 from . import statistics as st
-from .metrics import LOWER_IS_BETTER, metric_index
+from .metrics import LOWER_IS_BETTER, RATE_METRICS, metric_index
 
 __all__ = ["PairedStudy"]
 
@@ -80,8 +80,18 @@ class PairedStudy:
             raise InputError(f"unknown policy {policy!r}; known: {', '.join(self.policies)}")
 
     def interval(self, policy: str, metric: str) -> st.Interval:
-        """Mean and interval of a metric for one policy, across replications."""
-        return st.t_interval(self.values(policy, metric), self.level)
+        """Mean and interval of a metric for one policy, across replications.
+
+        A rate or share (:data:`~retention_sim.study.metrics.RATE_METRICS`) whose values lie in
+        [0, 1] gets :func:`~retention_sim.study.statistics.rate_interval`, which stays inside
+        [0, 1]; every other metric the Student-t interval. (``churn_rate`` is the net loss of
+        customers over the starting base and is negative when arrivals outnumber losses; such a
+        study gets the t interval.)
+        """
+        x = self.values(policy, metric)
+        if metric in RATE_METRICS and bool(np.all((x >= 0.0) & (x <= 1.0))):
+            return st.rate_interval(x, self.level)
+        return st.t_interval(x, self.level)
 
     def paired(self, candidate: str, metric: str) -> st.Interval:
         """Paired difference candidate − baseline of a metric, with its (unadjusted) interval."""

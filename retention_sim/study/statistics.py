@@ -20,6 +20,19 @@ Holm–Bonferroni
     p-value): it is the unadjusted interval for a single candidate, the Bonferroni–Holm level
     ``1 − α / (m − rank + 1)`` in the usual case, and it excludes zero exactly when Holm rejects.
 
+Rates and shares
+    A rate's mean over replications gets :func:`rate_interval`: the t interval on the logit
+    scale by the delta method, ``logit(m) ± t · (sd/√n) / (m(1 − m))``, mapped back. It is
+    centred on the mean like the t interval, agrees with it when the rate is far from 0 and 1,
+    and stays inside [0, 1]. :func:`probability_above` uses the same scale, so a limit lies above
+    the interval's upper bound exactly when the probability of exceeding it is below
+    ``(1 − level) / 2``.
+
+Printing probabilities
+    With ``n`` replications a posterior probability nearer to 0 or 1 than ``1/(2n)`` is the
+    normal model's tail, not something the replications show: :func:`format_probability`
+    prints it as "> 97.5%" (n = 20), never "100.0%".
+
 Sample size
     :func:`replications_for_halfwidth` solves ``t_{n−1} · sd / √n ≤ h`` for the smallest ``n``
     (the ``n · (t · sd / h)²`` rule, solved exactly so the t quantile matches ``n``).
@@ -47,6 +60,9 @@ __all__ = [
     "adjusted_interval",
     "replications_for_halfwidth",
     "wilson_interval",
+    "rate_interval",
+    "probability_above",
+    "format_probability",
 ]
 
 
@@ -369,3 +385,103 @@ def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float,
     low = 0.0 if successes == 0 else max(0.0, centre - half)
     high = 1.0 if successes == n else min(1.0, centre + half)
     return low, high
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+def _expit(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+
+
+def rate_interval(x: Sequence[float] | np.ndarray, level: float = 0.95) -> Interval:
+    """Mean of a rate or share over replications, with an interval inside [0, 1].
+
+    Parameters
+    ----------
+    x
+        Values in [0, 1], one per replication.
+    level
+        Confidence level, in (0, 1).
+
+    Returns
+    -------
+    Interval
+        ``mean`` is the plain mean; ``low, high`` are the t interval of the logit of the mean
+        by the delta method, mapped back. A mean of exactly 0 or 1, or values that do not vary,
+        give a zero-width interval; fewer than two values give NaN bounds.
+
+    Raises
+    ------
+    ValueError
+        For a value outside [0, 1].
+    """
+    iv = t_interval(x, level)
+    a = _values(x)
+    if a.size and (np.any(a < 0.0) or np.any(a > 1.0)):
+        raise ValueError("a rate must lie in [0, 1]")
+    if iv.n < 2:
+        return iv
+    m = iv.mean
+    if float(np.ptp(a)) == 0.0 or m <= 0.0 or m >= 1.0:
+        return Interval(m, m, m, 0.0, 0.0, iv.n, level)
+    spread = t_quantile(0.5 + level / 2.0, iv.n - 1) * iv.sd / math.sqrt(iv.n) / (m * (1.0 - m))
+    low, high = _expit(_logit(m) - spread), _expit(_logit(m) + spread)
+    return Interval(m, low, high, (high - low) / 2.0, iv.sd, iv.n, level)
+
+
+def probability_above(
+    x: Sequence[float] | np.ndarray, limit: float, *, rate: bool = False
+) -> float:
+    """Posterior probability that the mean of ``x`` exceeds ``limit``.
+
+    Parameters
+    ----------
+    x
+        Values, one per replication (a level, or paired differences).
+    limit
+        The threshold.
+    rate
+        The values are a rate in [0, 1]: work on the logit scale of :func:`rate_interval`.
+
+    Returns
+    -------
+    float
+        ``1 − T_{n−1}((limit − mean) / (sd/√n))`` under the reference prior (on the logit
+        scale for a rate). With zero spread: 1 if the mean exceeds the limit, else 0. NaN with
+        fewer than two values.
+    """
+    a = _values(x)
+    n = a.size
+    if n < 2:
+        return math.nan
+    m, sd = float(a.mean()), float(a.std(ddof=1))
+    if float(np.ptp(a)) == 0.0:
+        sd = 0.0
+    if rate and 0.0 < m < 1.0 and sd > 0.0:
+        if limit <= 0.0:
+            return 1.0
+        if limit >= 1.0:
+            return 0.0
+        scale = sd / math.sqrt(n) / (m * (1.0 - m))
+        return float(special.stdtr(n - 1, (_logit(m) - _logit(limit)) / scale))
+    if sd == 0.0 or (rate and not 0.0 < m < 1.0):
+        return 1.0 if m > limit else 0.0
+    return float(special.stdtr(n - 1, (m - limit) / (sd / math.sqrt(n))))
+
+
+def format_probability(p: float, replications: int) -> str:
+    """A probability estimated from ``replications`` runs, in percent, never "100.0%".
+
+    Beyond ``1 − 1/(2n)`` (below ``1/(2n)``) it reads "> 97.5%" ("< 2.5%") for ``n = 20``.
+    """
+    if p is None or math.isnan(p):
+        return "n/a"
+    edge = 1.0 / (2.0 * max(int(replications), 1))
+    edge = max(edge, 0.001)
+    if p > 1.0 - edge:
+        return f"> {1.0 - edge:.1%}"
+    if p < edge:
+        return f"< {edge:.1%}"
+    return f"{p:.1%}"

@@ -39,7 +39,15 @@ from .design import (
     resolve_scenario,
 )
 from .execution import Backend, Runner, replication_seed
-from .metrics import LOWER_IS_BETTER, METRICS, format_metric, metric_index, metric_label
+from .guardrails import DEFAULT_GUARDRAILS, GuardrailCheck, check_guardrail, parse_guardrails
+from .metrics import (
+    LOWER_IS_BETTER,
+    METRICS,
+    RATE_METRICS,
+    format_metric,
+    metric_index,
+    metric_label,
+)
 from .store import ResultStore
 
 __all__ = ["sweep", "format_sweep", "parse_field", "apply_overrides"]
@@ -152,7 +160,9 @@ def _table(
     for i, a in enumerate(points):
         row: dict[str, Any] = {"point": i, **a, "replications": replications}
         for m in metrics:
-            iv = st.t_interval(vals[i, :, METRICS.index(m)], level)
+            x = vals[i, :, METRICS.index(m)]
+            rate = m in RATE_METRICS and bool(np.all((x >= 0) & (x <= 1)))
+            iv = st.rate_interval(x, level) if rate else st.t_interval(x, level)
             row[f"{m}_mean"], row[f"{m}_low"], row[f"{m}_high"] = iv.mean, iv.low, iv.high
         d = st.paired_difference(vals[i, :, obj], vals[best, :, obj], level)
         row["diff_vs_best_mean"] = d.mean
@@ -180,6 +190,7 @@ def sweep(
     out: str | Path | None = None,
     level: float = 0.95,
     progress: bool = True,
+    guardrails: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """What-if curve: the objective (and other metrics) at every point of a grid.
 
@@ -205,15 +216,24 @@ def sweep(
     backend, workers, dask, out, level, progress
         As in :func:`~retention_sim.study.comparison.compare`; ``out`` is a result store, so a sweep
         run again reads its finished runs.
+    guardrails
+        Upper limits on a point's mean, as in :meth:`Comparison.verdict` (``None``: the
+        defaults of :mod:`retention_sim.study.guardrails`; ``{}``: none). A sweep has no
+        baseline, so only ``max`` limits apply. The best point is the best mean among the points
+        whose every guardrail holds (its 95% upper bound inside the limit); if none does, the
+        best mean of all, and ``.attrs["best_feasible"]`` is False.
 
     Returns
     -------
     pandas.DataFrame
         One row per point: ``point``, one column per grid field, ``replications``,
-        ``<metric>_mean``, ``<metric>_low``, ``<metric>_high`` per metric, the paired difference
-        from the best point on the objective (``diff_vs_best_mean``, ``diff_vs_best_low``,
-        ``diff_vs_best_high``) and ``best`` (True on the best point). ``.attrs`` holds
-        ``objective``, ``best_point``, ``seed``, ``seeds`` and ``level``.
+        ``<metric>_mean``, ``<metric>_low``, ``<metric>_high`` per metric (rates with intervals
+        inside [0, 1]), the paired difference from the best point on the objective
+        (``diff_vs_best_mean``, ``diff_vs_best_low``, ``diff_vs_best_high``), ``best`` (True on
+        the best point), ``ties_best`` (True where the paired interval against the best point
+        includes zero: the data cannot tell the two apart), ``guardrails_hold`` and, per
+        guardrail, ``<metric>_p_exceeded``. ``.attrs`` holds ``objective``, ``best_point``,
+        ``tied_points``, ``best_feasible``, ``guardrails``, ``seed``, ``seeds`` and ``level``.
     """
     scenario = resolve_scenario(scenario)
     pol = next(iter(resolve_policies([policy], scenario).values()))
@@ -231,6 +251,7 @@ def sweep(
     for m in metrics:
         metric_index(m)
     fields = _check_grid(grid)
+    checks = _upper_limits(guardrails)
     points = [dict(zip(fields, combo, strict=True)) for combo in itertools.product(*grid.values())]
     models = [apply_overrides(scenario, pol, a) for a in points]
     base_name = pol.name if pol is not None else "no_contact"
@@ -249,16 +270,16 @@ def sweep(
     for r in results:
         vals[r["point"], r["replication"]] = [r["metrics"][m] for m in METRICS]
 
-    obj = METRICS.index(objective)
-    sign = -1.0 if objective in LOWER_IS_BETTER else 1.0
-    means = vals[:, :, obj].mean(axis=1)
-    best = int(np.argmax(sign * means))
-
+    best, feasible, held = _best_point(vals, checks, objective)
     frame = _table(vals, points, metrics, objective=objective, best=best, level=level)
+    _mark(frame, best, feasible, held, checks)
     frame.attrs.update(
         {
             "objective": objective,
             "best_point": best,
+            "tied_points": [int(i) for i in frame.loc[frame["ties_best"], "point"]],
+            "best_feasible": bool(feasible),
+            "guardrails": {m: limit for m, _, limit in checks},
             "seed": seed,
             "seeds": [replication_seed(seed, k) for k in range(replications)],
             "level": level,
@@ -271,17 +292,73 @@ def sweep(
     return frame
 
 
+def _upper_limits(guardrails: Mapping[str, Any] | None) -> list[tuple[str, str, float]]:
+    """The sweep's guardrails (the defaults for ``None``): upper limits on a point's mean."""
+    checks = parse_guardrails(DEFAULT_GUARDRAILS if guardrails is None else guardrails)
+    for metric, kind, _ in checks:
+        if kind != "max":
+            raise InputError(
+                f"guardrail {metric!r}: a sweep has no baseline, so only an upper limit on the "
+                "mean applies, not max_increase",
+                field="guardrails",
+            )
+    return checks
+
+
+def _best_point(
+    vals: np.ndarray, checks: list[tuple[str, str, float]], objective: str
+) -> tuple[int, list[int], dict[tuple[int, str], GuardrailCheck]]:
+    """The best point among those whose every guardrail holds (of all points if none does),
+    the feasible points, and every point's guardrail checks."""
+    n_pts = vals.shape[0]
+    sign = -1.0 if objective in LOWER_IS_BETTER else 1.0
+    means = vals[:, :, METRICS.index(objective)].mean(axis=1)
+    held = {
+        (i, m): check_guardrail(m, "max", limit, vals[i, :, METRICS.index(m)], vals[i, :, 0])
+        for i in range(n_pts)
+        for m, _, limit in checks
+    }
+    feasible = [i for i in range(n_pts) if all(held[(i, m)].held for m, _, _ in checks)]
+    pool = feasible or list(range(n_pts))
+    return max(pool, key=lambda i: (sign * means[i], -i)), feasible, held
+
+
+def _mark(
+    frame: pd.DataFrame,
+    best: int,
+    feasible: list[int],
+    held: dict[tuple[int, str], GuardrailCheck],
+    checks: list[tuple[str, str, float]],
+) -> None:
+    """Add ``ties_best``, ``guardrails_hold`` and each guardrail's ``<metric>_p_exceeded``."""
+    n_pts = len(frame)
+    frame["ties_best"] = [
+        i != best and r["diff_vs_best_low"] <= 0 <= r["diff_vs_best_high"]
+        for i, r in enumerate(frame.to_dict("records"))
+    ]
+    frame["guardrails_hold"] = [i in feasible for i in range(n_pts)]
+    for m, _, _ in checks:
+        frame[f"{m}_p_exceeded"] = [held[(i, m)].probability_broken for i in range(n_pts)]
+
+
 def format_sweep(frame: pd.DataFrame) -> str:
-    """A sweep table as plain text, the best point marked (what ``retention-sim sweep`` prints)."""
+    """A sweep table as plain text (what ``retention-sim sweep`` prints).
+
+    The best point is marked "<- best" only when the paired interval of every other point
+    against it excludes zero; otherwise it is "<- highest mean" (or lowest) and the text names
+    the points it ties with. Points whose guardrails do not hold are marked.
+    """
     objective = frame.attrs.get("objective", "profit")
     cur = frame.attrs.get("currency", "")
     fields = frame.attrs.get("fields", [])
     metrics = [c[: -len("_mean")] for c in frame.columns if c.endswith("_mean")]
     metrics = [m for m in metrics if m != "diff_vs_best"]
+    tied = frame.attrs.get("tied_points", [])
     lines = [
         f"{len(frame)} points x {int(frame['replications'].iloc[0])} replications "
         f"(same seeds at every point); objective {metric_label(objective)}"
     ]
+    word = "lowest" if objective in LOWER_IS_BETTER else "highest"
     for r in frame.to_dict("records"):
         where = ", ".join(f"{f}={r[f]}" for f in fields)
         cells = [
@@ -289,7 +366,13 @@ def format_sweep(frame: pd.DataFrame) -> str:
             f"[{format_metric(m, r[f'{m}_low'], cur)}, {format_metric(m, r[f'{m}_high'], cur)}]"
             for m in metrics
         ]
-        mark = "  <- best" if r["best"] else ""
+        mark = ""
+        if r["best"]:
+            mark = "  <- best" if not tied else f"  <- {word} mean, not separated from the ties"
+        elif r.get("ties_best"):
+            mark = "  <- ties the best"
+        if not r.get("guardrails_hold", True):
+            mark += "  (a guardrail is not shown to hold)"
         diff = ""
         if not r["best"] and not math.isnan(r["diff_vs_best_mean"]):
             diff = (
@@ -298,4 +381,13 @@ def format_sweep(frame: pd.DataFrame) -> str:
                 f"{format_metric(objective, r['diff_vs_best_high'], cur, difference=True)}]"
             )
         lines.append(f"  {r['point']:>3}  {where}: " + "; ".join(cells) + diff + mark)
+    best = int(frame.attrs.get("best_point", 0))
+    if tied:
+        lines.append(
+            f"Points {', '.join(str(i) for i in [best, *tied])} tie: each paired 95% interval "
+            f"against point {best} includes zero, so these data cannot pick one of them. More "
+            "replications, or `retention-sim select`, would."
+        )
+    if not frame.attrs.get("best_feasible", True):
+        lines.append("No point holds every guardrail: the best mean of all is shown.")
     return "\n".join(lines)

@@ -1,10 +1,22 @@
-"""Verdicts: adopt, reject or inconclusive for each candidate against the baseline, with its
-guardrails and the reasons in plain English.
+"""Verdicts: adopt, trade-off, equivalent, reject or inconclusive for each candidate against the
+baseline, with the trade-offs, the guardrails and the reasons in plain English.
 
-A candidate is **adopted** when the Holm-adjusted paired interval on the objective lies
-entirely on the better side of zero and no guardrail is broken; **rejected** when it lies
-entirely on the worse side or a guardrail is broken; otherwise the verdict is **inconclusive**,
-with roughly how many replications would settle it.
+Every verdict opens with the candidate's change on each headline metric (profit, retention,
+customers lost, unsubscribes, complaints, contact cost: absolute, % of the baseline, per
+customer; :mod:`retention_sim.study.tradeoffs`). On the objective, with ``δ = min_effect ·
+|baseline mean|`` and the Holm-adjusted paired interval ``[lo, hi]`` (signed so that positive
+is better):
+
+- **equivalent** when ``−δ < lo`` and ``hi < δ``: any difference is too small to matter;
+- **adopt** when ``lo > 0``, every guardrail holds (its 95% upper bound is inside the limit,
+  :mod:`retention_sim.study.guardrails`) and no other headline metric gets worse; a headline
+  metric that is *possibly* worse (its estimate worse beyond its threshold, its interval not
+  settling it) is named in the adopting sentence as a caution;
+- **trade-off** when ``lo > 0`` and the guardrails hold, but another headline metric gets worse
+  beyond its own threshold: the sentence that would adopt it names the loss;
+- **reject** when ``hi < 0``, or a guardrail is broken (its estimate beyond the limit);
+- **inconclusive** otherwise (the interval spans zero, or a guardrail is not shown to hold),
+  with roughly how many replications would settle it.
 """
 
 from __future__ import annotations
@@ -16,51 +28,34 @@ from typing import Any
 
 from ..errors import InputError
 from . import statistics as st
-from .metrics import LOWER_IS_BETTER, METRICS, format_metric, metric_index, metric_label
+from .guardrails import (
+    DEFAULT_GUARDRAILS,
+    DEFAULT_MIN_EFFECT,
+    GuardrailCheck,
+    check_guardrail,
+    parse_guardrails,
+)
+from .metrics import LOWER_IS_BETTER, format_metric, metric_index, metric_label
 from .paired import PairedStudy
+from .tradeoffs import MetricChange, headline_changes
 
-__all__ = ["GuardrailCheck", "Verdict", "parse_guardrails", "judge", "verdict_record"]
+__all__ = [
+    "DECISIONS",
+    "GuardrailCheck",
+    "Verdict",
+    "parse_guardrails",
+    "judge",
+    "verdict_record",
+]
 
-
-@dataclass(frozen=True)
-class GuardrailCheck:
-    """One guardrail of a verdict.
-
-    Attributes
-    ----------
-    metric
-        The guarded metric.
-    kind
-        ``"max"`` (an upper limit on the candidate's mean) or ``"max_increase"`` (an upper limit
-        on the mean paired increase over the baseline).
-    limit
-        The limit.
-    value
-        The candidate's mean (``"max"``) or its mean increase over the baseline.
-    held
-        ``value <= limit``.
-    """
-
-    metric: str
-    kind: str
-    limit: float
-    value: float
-    held: bool
-
-    def describe(self, currency: str = "") -> str:
-        """One line of plain English."""
-        state = "held" if self.held else "BROKEN"
-        if self.kind == "max":
-            return (
-                f"{metric_label(self.metric)} {format_metric(self.metric, self.value, currency)} "
-                f"(limit {format_metric(self.metric, self.limit, currency)}): {state}"
-            )
-        return (
-            f"{metric_label(self.metric)} change "
-            f"{format_metric(self.metric, self.value, currency, difference=True)} over the "
-            f"baseline (limit {format_metric(self.metric, self.limit, currency, difference=True)}"
-            f"): {state}"
-        )
+#: Every decision a verdict can reach, and its word in capitals.
+DECISIONS: dict[str, str] = {
+    "adopt": "ADOPT",
+    "trade-off": "TRADE-OFF",
+    "equivalent": "EQUIVALENT",
+    "reject": "REJECT",
+    "inconclusive": "INCONCLUSIVE",
+}
 
 
 @dataclass(frozen=True)
@@ -70,14 +65,15 @@ class Verdict:
     Attributes
     ----------
     decision
-        ``"adopt"``, ``"reject"`` or ``"inconclusive"``.
+        One of :data:`DECISIONS`: ``"adopt"``, ``"trade-off"``, ``"equivalent"``, ``"reject"``
+        or ``"inconclusive"``.
     text
-        What a strategist reads: the objective's change with its interval and currency, each
-        guardrail held or broken, and for an inconclusive result how many replications would
-        roughly settle it.
+        What a strategist reads: the headline trade-offs, the objective's change with its
+        interval and currency, each guardrail with its upper bound and the probability that it
+        is broken, and for an inconclusive result how many replications would settle it.
     candidate
-        The candidate the decision is about (for several candidates: the one to adopt, or
-        ``None``).
+        The candidate the decision is about (for several candidates: the one to adopt or to
+        weigh, or ``None``).
     baseline
         The baseline policy.
     objective
@@ -95,6 +91,16 @@ class Verdict:
         For ``inconclusive``: roughly how many replications in all would make the interval
         exclude zero if the mean difference stayed as estimated (``None`` otherwise, or when the
         estimated difference is zero).
+    min_effect, threshold
+        The practical-significance threshold as a share of the baseline, and in the objective's
+        units.
+    changes
+        The change on every headline metric (:class:`~retention_sim.study.tradeoffs.MetricChange`).
+    worse
+        The headline metrics that get worse (a trade-off).
+    cautions
+        The headline metrics that are possibly worse: estimated worse beyond the threshold, not
+        settled by the interval. An adopting sentence names them.
     by_candidate
         With several candidates: the verdict on each.
     """
@@ -111,52 +117,15 @@ class Verdict:
     guardrails: tuple[GuardrailCheck, ...] = ()
     replications: int = 0
     replications_needed: int | None = None
+    min_effect: float = 0.0
+    threshold: float = 0.0
+    changes: tuple[MetricChange, ...] = ()
+    worse: tuple[str, ...] = ()
+    cautions: tuple[str, ...] = ()
     by_candidate: dict[str, Verdict] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return self.text
-
-
-def parse_guardrails(guardrails: Mapping[str, Any] | None) -> list[tuple[str, str, float]]:
-    """Validate guardrails: ``{metric: limit}`` or ``{metric: {"max" | "max_increase": x}}``.
-
-    Returns
-    -------
-    list of tuple
-        ``(metric, kind, limit)`` with ``kind`` ``"max"`` or ``"max_increase"``.
-
-    Raises
-    ------
-    InputError
-        For an unknown metric or a limit that is not a number.
-    """
-    out = []
-    for metric, spec in (guardrails or {}).items():
-        if metric not in METRICS:
-            raise InputError(
-                f"unknown guardrail metric {metric!r}; known: {', '.join(METRICS)}",
-                field="guardrails",
-            )
-        if isinstance(spec, Mapping):
-            if len(spec) != 1 or next(iter(spec)) not in ("max", "max_increase"):
-                raise InputError(
-                    f"guardrail {metric!r} must be a number or {{'max': x}} or "
-                    f"{{'max_increase': x}}, got {dict(spec)!r}",
-                    field="guardrails",
-                )
-            kind, limit = next(iter(spec.items()))
-        else:
-            kind, limit = "max", spec
-        try:
-            limit = float(limit)
-        except (TypeError, ValueError):
-            raise InputError(
-                f"guardrail {metric!r}: limit must be a number, got {limit!r}", field="guardrails"
-            ) from None
-        if math.isnan(limit):
-            raise InputError(f"guardrail {metric!r}: limit is NaN", field="guardrails")
-        out.append((metric, kind, limit))
-    return out
 
 
 def judge(
@@ -165,51 +134,82 @@ def judge(
     guardrails: Mapping[str, Any] | None = None,
     *,
     candidate: str | None = None,
+    min_effect: float = DEFAULT_MIN_EFFECT,
 ) -> Verdict:
-    """Adopt, reject or inconclusive, with the reasons in plain English.
+    """Adopt, trade-off, equivalent, reject or inconclusive, with the reasons in plain English.
 
     See :meth:`retention_sim.study.comparison.Comparison.verdict` for the arguments and the
-    rules.
+    module docstring for the rules. ``guardrails=None`` applies
+    :data:`~retention_sim.study.guardrails.DEFAULT_GUARDRAILS`; ``{}`` applies none.
     """
     objective = objective or study.objective
     metric_index(objective)
-    checks = parse_guardrails(guardrails)
+    checks = parse_guardrails(DEFAULT_GUARDRAILS if guardrails is None else guardrails)
+    if not (min_effect >= 0 and math.isfinite(min_effect)):
+        raise InputError(f"min_effect must be a non-negative share, got {min_effect}")
     if not study.candidates:
         raise InputError("a verdict needs at least one candidate besides the baseline")
     if candidate is not None:
         study._check_policy(candidate)
         if candidate == study.baseline:
             raise InputError(f"{candidate!r} is the baseline, not a candidate")
-        return _judge_one(study, candidate, objective, checks)
-    verdicts = {c: _judge_one(study, c, objective, checks) for c in study.candidates}
+        return _judge_one(study, candidate, objective, checks, min_effect)
+    verdicts = {c: _judge_one(study, c, objective, checks, min_effect) for c in study.candidates}
     if len(verdicts) == 1:
         return next(iter(verdicts.values()))
+    return _overall(study, objective, verdicts, min_effect)
+
+
+def _overall(
+    study: PairedStudy, objective: str, verdicts: dict[str, Verdict], min_effect: float
+) -> Verdict:
+    """One verdict over several candidates, each judged on its own."""
     sign = -1.0 if objective in LOWER_IS_BETTER else 1.0
-    adopted = [v for v in verdicts.values() if v.decision == "adopt"]
-    if adopted:
-        best = max(adopted, key=lambda v: sign * v.difference)
+    label = metric_label(objective)
+    by: dict[str, list[Verdict]] = {d: [] for d in DECISIONS}
+    for v in verdicts.values():
+        by[v.decision].append(v)
+    n = len(verdicts)
+    chosen: str | None = None
+    if by["adopt"]:
+        best = max(by["adopt"], key=lambda v: sign * v.difference)
         decision, chosen = "adopt", best.candidate
         head = (
-            f"Verdict: ADOPT {chosen} instead of {study.baseline} "
-            f"({len(adopted)} of {len(verdicts)} candidates pass; {chosen} improves "
-            f"{metric_label(objective)} the most)."
+            f"Verdict: ADOPT {chosen} instead of {study.baseline} ({len(by['adopt'])} of {n} "
+            f"candidates pass; {chosen} improves {label} the most)."
         )
-    elif all(v.decision == "reject" for v in verdicts.values()):
-        decision, chosen = "reject", None
+        if best.cautions:
+            words = _worse_words(best.changes, best.cautions, study.currency, may=True)
+            head += f" Caution, possibly worse: {words}; the interval does not settle it."
+    elif by["trade-off"]:
+        best = max(by["trade-off"], key=lambda v: sign * v.difference)
+        decision, chosen = "trade-off", best.candidate
+        head = (
+            f"Verdict: TRADE-OFF: no candidate improves {label} on {study.baseline} without "
+            f"losing on another headline metric. {chosen} improves {label} the most, at a "
+            f"cost: {_worse_words(best.changes, best.worse, study.currency)}."
+        )
+    elif len(by["reject"]) == n:
+        decision = "reject"
         head = f"Verdict: REJECT every candidate; keep {study.baseline}."
+    elif len(by["reject"]) + len(by["equivalent"]) == n:
+        decision = "equivalent"
+        head = (
+            f"Verdict: EQUIVALENT: no candidate changes {label} on {study.baseline} by more "
+            f"than {min_effect:.1%} of the baseline; the others are worse."
+        )
     else:
-        decision, chosen = "inconclusive", None
+        decision = "inconclusive"
         head = (
             f"Verdict: INCONCLUSIVE: no candidate is shown better than {study.baseline}; "
             "at least one is not shown worse."
         )
     # each candidate's block, headed by its own decision ("REJECT x; keep y.")
     blocks = [v.text.removeprefix("Verdict: ") for v in verdicts.values()]
-    text = "\n\n".join([head, *blocks])
     ref = verdicts[chosen] if chosen else None
     return Verdict(
         decision=decision,
-        text=text,
+        text="\n\n".join([head, *blocks]),
         candidate=chosen,
         baseline=study.baseline,
         objective=objective,
@@ -221,45 +221,85 @@ def judge(
         replications=study.replications,
         replications_needed=max((v.replications_needed or 0 for v in verdicts.values()), default=0)
         or None,
+        min_effect=min_effect,
+        threshold=ref.threshold if ref else math.nan,
+        changes=ref.changes if ref else (),
+        worse=ref.worse if ref else (),
+        cautions=ref.cautions if ref else (),
         by_candidate=verdicts,
     )
 
 
+def _worse_words(
+    changes: tuple[MetricChange, ...], worse: tuple[str, ...], cur: str, *, may: bool = False
+) -> str:
+    """``"customers lost +57.0 (95% interval +31.2 to +82.8, +2.91% of the baseline)"`` for
+    each listed metric."""
+    parts = []
+    for ch in changes:
+        if ch.metric not in worse:
+            continue
+        label = "customers lost" if ch.metric == "churned" else metric_label(ch.metric)
+        pct = "" if math.isnan(ch.relative) else f", {100 * ch.relative:+.2f}% of the baseline"
+        amount = format_metric(ch.metric, ch.change, cur, difference=True)
+        parts.append(f"{label} {amount} ({amount_interval(ch, cur)}{pct})")
+    return "; ".join(parts)
+
+
+def amount_interval(ch: MetricChange, cur: str) -> str:
+    """``"95% interval +31.2 to +82.8"``."""
+    f = lambda x: format_metric(ch.metric, x, cur, difference=True)  # noqa: E731
+    return f"95% interval {f(ch.low)} to {f(ch.high)}"
+
+
 def _judge_one(
-    study: PairedStudy, candidate: str, objective: str, checks: list[tuple[str, str, float]]
+    study: PairedStudy,
+    candidate: str,
+    objective: str,
+    checks: list[tuple[str, str, float]],
+    min_effect: float,
 ) -> Verdict:
     cur = study.currency
     n = study.replications
     m = len(study.candidates)
-    d = study.values(candidate, objective) - study.values(study.baseline, objective)
+    base = study.values(study.baseline, objective)
+    d = study.values(candidate, objective) - base
     p, padj = study.holm(objective)[candidate]
     adj = st.adjusted_interval(d, p, padj, study.level)
     lower_better = objective in LOWER_IS_BETTER
+    sign = -1.0 if lower_better else 1.0
     prob = st.probability_better(d, lower_is_better=lower_better)
-    better = adj.high < 0 if lower_better else adj.low > 0
-    worse = adj.low > 0 if lower_better else adj.high < 0
+    lo_b, hi_b = sorted((sign * adj.low, sign * adj.high))
+    threshold = abs(min_effect * float(base.mean()))
+    equivalent = threshold > 0 and -threshold < lo_b and hi_b < threshold
+    better, worse = lo_b > 0, hi_b < 0
 
-    guard: list[GuardrailCheck] = []
-    for metric, kind, limit in checks:
-        if kind == "max":
-            value = float(study.values(candidate, metric).mean())
-        else:
-            value = float(
-                (study.values(candidate, metric) - study.values(study.baseline, metric)).mean()
-            )
-        guard.append(GuardrailCheck(metric, kind, limit, value, value <= limit))
-    broken = [g for g in guard if not g.held]
+    guard = tuple(
+        check_guardrail(
+            metric,
+            kind,
+            limit,
+            study.values(candidate, metric),
+            study.values(study.baseline, metric),
+        )
+        for metric, kind, limit in checks
+    )
+    broken = [g for g in guard if g.state == "broken"]
+    uncertain = [g for g in guard if g.state == "uncertain"]
+    changes = tuple(headline_changes(study, candidate, min_effect=min_effect))
+    losses = tuple(c.metric for c in changes if c.worse and c.metric != objective)
+    cautions = tuple(c.metric for c in changes if c.possibly_worse and c.metric != objective)
 
     needed: int | None = None
-    if broken:
+    if broken or (worse and not equivalent):
         decision = "reject"
-    elif better:
-        decision = "adopt"
-    elif worse:
-        decision = "reject"
+    elif equivalent:
+        decision = "equivalent"
+    elif better and not uncertain:
+        decision = "trade-off" if losses else "adopt"
     else:
         decision = "inconclusive"
-        if n >= 2 and adj.sd > 0 and d.mean() != 0:
+        if not better and n >= 2 and adj.sd > 0 and d.mean() != 0:
             needed = max(n + 1, st.replications_for_halfwidth(adj.sd, abs(adj.mean), adj.level))
 
     label = metric_label(objective)
@@ -272,47 +312,38 @@ def _judge_one(
         if m > 1
         else f"{study.level:.0%} interval"
     )
+    fmt = lambda x: format_metric(objective, x, cur, difference=True)  # noqa: E731
     change = (
-        f"{label[0].upper() + label[1:]} changes by "
-        f"{format_metric(objective, adj.mean, cur, difference=True)} {horizon} "
-        f"({adj_note}: {format_metric(objective, adj.low, cur, difference=True)} to "
-        f"{format_metric(objective, adj.high, cur, difference=True)}; {n} paired "
-        f"replications). Probability that {candidate} is better on {label}: {prob:.1%}."
+        f"{label[0].upper() + label[1:]} changes by {fmt(adj.mean)} {horizon} "
+        f"({adj_note}: {fmt(adj.low)} to {fmt(adj.high)}; {n} paired replications). "
+        f"Probability that {candidate} is better on {label}: "
+        f"{st.format_probability(prob, n)}."
     )
-    if decision == "adopt":
-        head = f"Verdict: ADOPT {candidate} instead of {study.baseline}."
-        why = f"The whole interval shows an improvement in {label} and every guardrail holds."
-    elif decision == "reject":
-        head = f"Verdict: REJECT {candidate}; keep {study.baseline}."
-        reasons = []
-        if worse:
-            reasons.append(f"the whole interval shows {label} getting worse")
-        if broken:
-            names = ", ".join(metric_label(g.metric) for g in broken)
-            reasons.append(f"guardrail broken: {names}")
-        why = "Reason: " + "; ".join(reasons) + "."
-    else:
-        head = f"Verdict: INCONCLUSIVE for {candidate} against {study.baseline}."
-        if needed is None:
-            why = (
-                "The interval includes zero and the estimated difference is zero: more "
-                "replications are unlikely to settle it; the policies perform the same here."
-            )
-        elif needed >= 10**6:
-            why = (
-                "The interval includes zero; the estimated difference is so small that "
-                "more than a million replications would be needed to settle it."
-            )
-        else:
-            why = (
-                f"The interval includes zero. Roughly {needed:,} replications in all "
-                f"({needed - n:,} more) would settle it if the difference stays as estimated."
-            )
+    head, why = _words(
+        decision,
+        candidate,
+        study.baseline,
+        label,
+        better=better,
+        worse=worse,
+        broken=broken,
+        uncertain=uncertain,
+        needed=needed,
+        n=n,
+        threshold=f"{min_effect:.1%} of the baseline ({fmt(threshold).lstrip('+')})",
+        min_share=f"{min_effect:.1%}",
+        losses=_worse_words(changes, losses, cur),
+        cautions=_worse_words(changes, cautions, cur, may=True),
+    )
+    table = "Change against the baseline (95% intervals):\n" + "\n".join(
+        "  " + c.describe(cur) for c in changes
+    )
     if guard:
-        glines = "Guardrails:\n" + "\n".join("  " + g.describe(cur) for g in guard)
+        glines = "Guardrails (each holds only if its 95% upper bound is inside the limit):\n"
+        glines += "\n".join("  " + g.describe(cur, n) for g in guard)
     else:
         glines = "Guardrails: none set."
-    text = "\n".join([head, change, why, glines])
+    text = "\n".join([head, table, change, why, glines])
     return Verdict(
         decision=decision,
         text=text,
@@ -323,13 +354,105 @@ def _judge_one(
         low=adj.low,
         high=adj.high,
         probability_better=prob,
-        guardrails=tuple(guard),
+        guardrails=guard,
         replications=n,
         replications_needed=needed,
+        min_effect=min_effect,
+        threshold=threshold,
+        changes=changes,
+        worse=losses,
+        cautions=cautions,
     )
 
 
+def _words(
+    decision: str,
+    candidate: str,
+    baseline: str,
+    label: str,
+    *,
+    better: bool,
+    worse: bool,
+    broken: list[GuardrailCheck],
+    uncertain: list[GuardrailCheck],
+    needed: int | None,
+    n: int,
+    threshold: str,
+    min_share: str,
+    losses: str,
+    cautions: str,
+) -> tuple[str, str]:
+    """The verdict's first line and its reason."""
+    if decision == "adopt" and cautions:
+        return (
+            f"Verdict: ADOPT {candidate} instead of {baseline}, with a caution, possibly "
+            f"worse: {cautions}; the interval does not settle it.",
+            f"The whole interval shows an improvement in {label} and every guardrail holds; more "
+            "replications would show whether the caution is a real loss.",
+        )
+    if decision == "adopt":
+        return (
+            f"Verdict: ADOPT {candidate} instead of {baseline}.",
+            f"The whole interval shows an improvement in {label}, every guardrail holds and no "
+            "other headline metric gets worse.",
+        )
+    if decision == "trade-off":
+        return (
+            f"Verdict: TRADE-OFF: {candidate} improves {label} on {baseline}, at a cost: "
+            f"{losses}. Adopt it only if that loss is acceptable.",
+            f"The whole interval shows an improvement in {label} and every guardrail holds; "
+            f"each loss is shown by its interval and is larger than {min_share} of its "
+            "baseline.",
+        )
+    if decision == "equivalent":
+        return (
+            f"Verdict: EQUIVALENT: {candidate} and {baseline} give the same {label} for "
+            "practical purposes.",
+            f"The whole interval lies within ±{threshold}; set --min-effect (min_effect=) to "
+            "change what counts as a difference.",
+        )
+    if decision == "reject":
+        reasons = []
+        if worse:
+            reasons.append(f"the whole interval shows {label} getting worse")
+        if broken:
+            reasons.append("guardrail broken: " + ", ".join(metric_label(g.metric) for g in broken))
+        return f"Verdict: REJECT {candidate}; keep {baseline}.", "Reason: " + "; ".join(
+            reasons
+        ) + "."
+    head = f"Verdict: INCONCLUSIVE for {candidate} against {baseline}."
+    if uncertain and better:
+        names = ", ".join(metric_label(g.metric) for g in uncertain)
+        tail = (
+            f" The interval on {label} shows an improvement, but the guardrail on {names} is "
+            "not shown to hold: its estimate is inside the limit, its 95% upper bound is not. "
+            "More replications would narrow it."
+        )
+        return head, tail.strip()
+    tail = ""
+    if uncertain:
+        names = ", ".join(metric_label(g.metric) for g in uncertain)
+        tail = f" The guardrail on {names} is not shown to hold either."
+    if needed is None:
+        why = (
+            "The interval includes zero and the estimated difference is zero: more "
+            "replications are unlikely to settle it; the policies perform the same here."
+        )
+    elif needed >= 10**6:
+        why = (
+            "The interval includes zero; the estimated difference is so small that "
+            "more than a million replications would be needed to settle it."
+        )
+    else:
+        why = (
+            f"The interval includes zero. Roughly {needed:,} replications in all "
+            f"({needed - n:,} more) would settle it if the difference stays as estimated."
+        )
+    return head, why + tail
+
+
 def verdict_record(v: Verdict) -> dict[str, Any]:
+    """A JSON-ready record of a verdict (and of each candidate's)."""
     return {
         "decision": v.decision,
         "candidate": v.candidate,
@@ -341,8 +464,22 @@ def verdict_record(v: Verdict) -> dict[str, Any]:
         "probability_better": v.probability_better,
         "replications": v.replications,
         "replications_needed": v.replications_needed,
+        "min_effect": v.min_effect,
+        "threshold": v.threshold,
+        "worse": list(v.worse),
+        "cautions": list(v.cautions),
+        "changes": [c.record() for c in v.changes],
         "guardrails": [
-            {"metric": g.metric, "kind": g.kind, "limit": g.limit, "value": g.value, "held": g.held}
+            {
+                "metric": g.metric,
+                "kind": g.kind,
+                "limit": g.limit,
+                "value": g.value,
+                "upper": g.upper,
+                "probability_broken": g.probability_broken,
+                "held": g.held,
+                "state": g.state,
+            }
             for g in v.guardrails
         ],
         "text": v.text,

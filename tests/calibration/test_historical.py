@@ -139,12 +139,14 @@ def test_compare_on_a_calibrated_scenario_moves_retention(cals, weekly_path):
         cals["seed"].scenario, pols, replications=10, seed=7, backend="serial", progress=False
     )
     v = c.verdict("retention_rate")
-    assert v.decision == "adopt", v.text
+    # retention rises; the e-mail's cost makes it a trade-off against profit
+    assert v.low > 0 and v.decision in ("adopt", "trade-off"), v.text
     # switched off: with all of the dropout in lifestyle the e-mail cannot raise retention
     off = compare(
         cals["lifestyle"].scenario, pols, replications=10, seed=7, backend="serial", progress=False
     )
-    assert off.verdict("retention_rate").decision != "adopt"
+    v_off = off.verdict("retention_rate")
+    assert not v_off.low > 0 and v_off.decision not in ("adopt", "trade-off")
 
 
 def test_contact_moves_churn_only_when_the_dropout_has_behavioural_causes(cals, weekly_path):

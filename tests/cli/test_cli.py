@@ -127,6 +127,7 @@ def test_every_command_is_registered_once_and_documented():
         "check",
         "compare",
         "sweep",
+        "select",
         "calibrate",
         "forecast",
         "calibrate-response",

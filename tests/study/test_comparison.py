@@ -15,7 +15,9 @@ from retention_sim.config.policy import load_policy
 from retention_sim.study import statistics as st
 from retention_sim.study.comparison import Comparison
 from retention_sim.study.execution import replication_seed
+from retention_sim.study.guardrails import DEFAULT_GUARDRAILS
 from retention_sim.study.metrics import DAILY_SERIES, METRICS, flatten_summary
+from retention_sim.study.verdict import DECISIONS
 
 from ..conftest import ROOT, SCENARIOS
 
@@ -199,7 +201,7 @@ def test_verdict_adopt_names_the_change_its_interval_and_each_guardrail():
             "new": {"unsubscribe_rate": np.full(10, 0.002), "complaint_rate": np.full(10, 1e-4)}
         },
     )
-    v = c.verdict("profit", {"unsubscribe_rate": 0.003, "complaint_rate": 0.0005})
+    v = c.verdict("profit", {"unsubscribe_rate": 0.003, "complaint_rate": 0.0005}, min_effect=0)
     assert v.decision == "adopt"
     assert v.text.startswith("Verdict: ADOPT new instead of bau.")
     iv = st.t_interval(cand - base)
@@ -207,8 +209,12 @@ def test_verdict_adopt_names_the_change_its_interval_and_each_guardrail():
     assert (v.low, v.high) == pytest.approx((iv.low, iv.high))
     assert f"{iv.mean:+,.0f} VND" in v.text and f"{iv.low:+,.0f} VND" in v.text
     assert "Profit changes by" in v.text and "10 paired replications" in v.text
-    assert "unsubscribe rate 0.200% (limit 0.300%): held" in v.text
-    assert "complaint rate 0.010% (limit 0.050%): held" in v.text
+    # constant values: the upper bound is the value itself
+    assert (
+        "unsubscribe rate 0.200% (95% upper bound 0.200%; limit 0.300%; "
+        "P(limit exceeded) < 5.0%): HELD" in v.text
+    )
+    assert "complaint rate 0.010% (95% upper bound 0.010%; limit 0.050%;" in v.text
     assert [g.held for g in v.guardrails] == [True, True]
 
 
@@ -222,10 +228,12 @@ def test_verdict_rejects_on_a_broken_guardrail_even_when_the_objective_improves(
     v = c.verdict(guardrails={"unsubscribe_rate": 0.003})
     assert v.decision == "reject"
     assert "REJECT loud" in v.text and "guardrail broken: unsubscribe rate" in v.text
-    assert "unsubscribe rate 0.400% (limit 0.300%): BROKEN" in v.text
+    assert "unsubscribe rate 0.400% (95% upper bound 0.400%; limit 0.300%;" in v.text
+    assert v.text.endswith("): BROKEN")
     # the relative form: an increase over the baseline
     v2 = c.verdict(guardrails={"unsubscribe_rate": {"max_increase": 0.001}})
-    assert v2.decision == "reject" and "+0.400 pp over the baseline" in v2.text
+    assert v2.decision == "reject"
+    assert "unsubscribe rate change over the baseline +0.400 pp (95% upper bound" in v2.text
 
 
 def test_verdict_rejects_a_worse_candidate_and_flips_lower_is_better_metrics():
@@ -233,11 +241,11 @@ def test_verdict_rejects_a_worse_candidate_and_flips_lower_is_better_metrics():
     base = rng.normal(0.01, 0.002, size=8)
     worse = base + rng.normal(0.002, 0.0002, size=8)  # more unsubscribes: worse
     c = synthetic({"bau": base, "cand": worse}, metric="unsubscribe_rate")
-    v = c.verdict("unsubscribe_rate")
+    v = c.verdict("unsubscribe_rate", {})
     assert v.decision == "reject" and "getting worse" in v.text
     assert v.probability_better < 0.01
     better = synthetic({"bau": base, "cand": base - 0.002}, metric="unsubscribe_rate")
-    assert better.verdict("unsubscribe_rate").decision == "adopt"
+    assert better.verdict("unsubscribe_rate", {}).decision == "adopt"
 
 
 def test_inconclusive_verdict_estimates_the_replications_that_would_settle_it():
@@ -247,7 +255,7 @@ def test_inconclusive_verdict_estimates_the_replications_that_would_settle_it():
     c = synthetic({"bau": base, "cand": base + diff})
     iv = st.t_interval(diff)
     assert iv.low < 0 < iv.high  # the premise: the interval straddles zero
-    v = c.verdict()
+    v = c.verdict(guardrails={}, min_effect=0)
     assert v.decision == "inconclusive"
     expected = st.replications_for_halfwidth(iv.sd, abs(iv.mean))
     assert v.replications_needed == max(6, expected)
@@ -258,9 +266,12 @@ def test_inconclusive_verdict_estimates_the_replications_that_would_settle_it():
 
 def test_identical_policies_are_inconclusive_without_a_replication_estimate():
     base = np.arange(4.0)
-    v = synthetic({"bau": base, "same": base.copy()}).verdict()
+    same = synthetic({"bau": base, "same": base.copy()})
+    v = same.verdict(min_effect=0)
     assert v.decision == "inconclusive" and v.replications_needed is None
     assert "perform the same" in v.text
+    # with a practical threshold, no difference at all is "equivalent"
+    assert same.verdict().decision == "equivalent"
 
 
 def test_several_candidates_give_one_verdict_with_holm_wording():
@@ -332,7 +343,9 @@ def test_cli_compare_prints_the_table_and_verdict_and_writes_files(tmp_path, cap
     assert "Verdict:" in printed and "unsubscribe rate" in printed
     data = json.loads((out / "comparison.json").read_text())
     assert data["policies"] == ["bau_default", "no_contact"]
-    assert data["verdict"]["decision"] in ("adopt", "reject", "inconclusive")
+    assert data["verdict"]["decision"] in DECISIONS
+    # the default guardrails apply on the command line
+    assert [g["metric"] for g in data["verdict"]["guardrails"]] == list(DEFAULT_GUARDRAILS)
     assert (out / "comparison.csv").exists() and (out / "runs").is_dir()
 
 
@@ -345,6 +358,9 @@ def test_cli_compare_prints_the_table_and_verdict_and_writes_files(tmp_path, cap
         ["-p", str(POLICIES / "bau_default.yaml"), "-r", "1"],
         ["-p", str(POLICIES / "bau_default.yaml"), "--baseline", "nope"],
         ["-p", str(POLICIES / "bau_default.yaml"), "--target-halfwidth", "-3"],
+        ["-p", str(POLICIES / "bau_default.yaml"), "--min-effect", "abc"],
+        ["-p", str(POLICIES / "bau_default.yaml"), "--min-effect", "-1%"],
+        ["-p", str(POLICIES / "bau_default.yaml"), "--guardrail", "happiness=off"],
     ],
 )
 def test_cli_compare_bad_input_is_one_line_and_exit_2(tail, capsys):

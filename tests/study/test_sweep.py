@@ -151,7 +151,9 @@ def test_cli_sweep(tmp_path, capsys):
     ]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "<- best" in printed and "every_n_days=14" in printed
+    assert "every_n_days=14" in printed
+    # two replications of a month rarely separate the points: then no point is called best
+    assert ("<- best" in printed) != ("tie: each paired 95% interval" in printed)
     data = json.loads((out / "sweep.json").read_text())
     assert len(data["points"]) == 2 and data["objective"] == "profit"
     assert (out / "sweep.csv").read_text().startswith("point,")
@@ -173,3 +175,59 @@ def test_cli_sweep_bad_grid_exits_2(grid, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_tie_is_named_and_the_best_point_must_hold_its_guardrails(default_scenario, bau):
+    from retention_sim.study.sweep import format_sweep
+
+    grid = {"policy:campaigns.0.cadence.every_n_days": [2, 7, 30]}
+    small = {"customers": 300, "days": 60, "backend": "serial", "progress": False}
+    f = sweep(default_scenario, bau, grid, replications=3, seed=2, guardrails={}, **small)
+    best = int(f.attrs["best_point"])
+    # ties are the points whose paired interval against the best includes zero
+    for r in f.to_dict("records"):
+        if r["point"] != best:
+            assert r["ties_best"] == (r["diff_vs_best_low"] <= 0 <= r["diff_vs_best_high"])
+    text = format_sweep(f)
+    assert ("<- best" in text) == (not f.attrs["tied_points"])
+    # a guardrail that the best point breaks and another point holds moves the best point
+    g = sweep(
+        default_scenario,
+        bau,
+        grid,
+        replications=3,
+        seed=2,
+        metrics=["messages_delivered"],
+        guardrails={},
+        **small,
+    )
+    lo, hi = g["messages_delivered_low"], g["messages_delivered_high"]
+    fewest = int(g["messages_delivered_mean"].idxmin())
+    assert best != fewest  # the premise: the most profitable point sends more (measured: 2 days)
+    limit = (hi[fewest] + lo[best]) / 2
+    assert hi[fewest] < limit < lo[best]
+    h = sweep(
+        default_scenario,
+        bau,
+        grid,
+        replications=3,
+        seed=2,
+        guardrails={"messages_delivered": limit},
+        **small,
+    )
+    assert h.attrs["best_point"] != best and bool(h.loc[h.attrs["best_point"], "guardrails_hold"])
+    assert not h.loc[best, "guardrails_hold"]
+    # no point holds an impossible limit: the best mean of all, said so
+    none = sweep(
+        default_scenario,
+        bau,
+        grid,
+        replications=3,
+        seed=2,
+        guardrails={"messages_delivered": 1.0},
+        **small,
+    )
+    assert not none.attrs["best_feasible"] and int(none.attrs["best_point"]) == best
+    assert "No point holds every guardrail" in format_sweep(none)
+    with pytest.raises(InputError, match="no baseline"):
+        sweep(default_scenario, bau, grid, guardrails={"profit": {"max_increase": 1}}, **small)
