@@ -58,6 +58,7 @@ def main() -> None:
         customers=args.customers,
         days=args.days,
         workers=args.workers,
+        out=ROOT / "benchmarks" / "results" / "select_store",  # resumable
     )
     wall = time.perf_counter() - t0
     rec = result.record

@@ -41,7 +41,8 @@ class SimulationResult:
         ``customer_id, date, amount``: every purchase in the horizon (the layout ``lifetimes`` and
         ``pymc-marketing`` read).
     extras
-        Optional extra outputs (``messages`` when recorded, ``observed_customer_id``).
+        Optional extra outputs: ``contribution`` (each row's discounted contribution, indexed
+        by ``customer_id``), ``messages`` when recorded, ``observed_customer_id``.
 
     ``customers`` and ``transactions`` are kept as compact arrays and turned into frames the
     first time they are read: a study that only needs the summary and the daily series (every
@@ -347,4 +348,7 @@ def build_result(
     )
     if contacts is not None and contacts.msg_log is not None:
         result.extras["messages"] = contacts.messages_frame()
+    # each row's discounted contribution: margin on purchases less contact, discount and gift
+    # costs booked to it (the per-customer profit a pilot measures; §10)
+    result.extras["contribution"] = world.pop.pv_contribution.copy()
     return result

@@ -312,7 +312,8 @@ def _selection(
     for metric, kind, limit in checks:
         # a limit on the increase is paired with the first policy over their common replications
         n = reps[best] if kind == "max" else min(reps[best], reps[names[0]])
-        c, b = _series(values, best, metric, n), _series(values, names[0], metric, n)
+        c = _series(values, best, metric, n)
+        b = _series(values, names[0], metric, n) if kind == "max_increase" else np.zeros(n)
         guard.append(check_guardrail(metric, kind, limit, c, b))
     eliminated = [
         {"policy": p, "after_replications": first_stage, "by": None, "reason": "guardrail",

@@ -90,3 +90,34 @@ def test_cli_select_bad_input_is_one_line_and_exit_2(tail, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_guardrails_of_a_selected_policy_with_more_replications_than_the_first():
+    # the first policy leaves after the first stage; the selected one runs on: its limits
+    # on the mean use all its replications, a limit on the increase the common ones
+    import numpy as np
+
+    from retention_sim import load_scenario
+    from retention_sim.study.metrics import METRICS
+    from retention_sim.study.ranking_selection import KNOutcome
+    from retention_sim.study.select import _selection
+
+    sc = load_scenario(SCENARIOS / "default.yaml")
+    rng = np.random.default_rng(0)
+    names = ["first", "best"]
+    values = {k: {"best": rng.random(len(METRICS))} for k in range(8)}
+    for k in range(3):
+        values[k]["first"] = rng.random(len(METRICS))
+    outcome = KNOutcome(selected=1, replications=[3, 8], eliminated=[(0, 3, 1)])
+    checks = [("unsubscribe_rate", "max", 0.5), ("complaints", "max_increase", 0.2)]
+    sel = _selection(
+        sc, names, values, outcome, {}, checks, objective="profit", pcs=0.95, delta=0.1,
+        share=None, first_stage=3, seed=0, customers=(10, 5), computed=[0, 0],
+    )  # fmt: skip
+    col = METRICS.index("unsubscribe_rate")
+    g = sel.record["guardrails"]
+    assert g[0]["value"] == pytest.approx(np.mean([values[k]["best"][col] for k in range(8)]))
+    ci = METRICS.index("complaints")
+    inc = np.mean([values[k]["best"][ci] - values[k]["first"][ci] for k in range(3)])
+    assert g[1]["value"] == pytest.approx(inc)
+    assert sel.record["intervals"]["first"]["replications"] == 3
