@@ -6,7 +6,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .args import add_guardrail_option, add_size_options, guardrails_from_args, pos_int
+from .args import (
+    add_guardrail_option,
+    add_size_options,
+    guardrails_from_args,
+    nonneg_int,
+    pos_int,
+)
 
 __all__ = ["register"]
 
@@ -29,6 +35,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         min_effect=args.min_effect,
         title=args.title,
         workers=args.workers,
+        pilots=args.pilots,
     )
     print(f"wrote {html} and {Path(args.out) / 'report.ipynb'}")
     return 0
@@ -64,5 +71,11 @@ def register(sub: Any) -> None:
     add_guardrail_option(r)
     r.add_argument("--title", default="Policy comparison", help="the report's title")
     r.add_argument("--workers", type=pos_int, help="worker processes (default: one per core)")
+    r.add_argument(
+        "--pilots",
+        type=nonneg_int,
+        default=100,
+        help="simulated pilots that check the pilot plan's power (default 100; 0 = none)",
+    )
     r.add_argument("--out", required=True, help="output folder, e.g. reports/NAME")
     r.set_defaults(func=_cmd_report)

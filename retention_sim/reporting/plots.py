@@ -33,15 +33,15 @@ __all__ = [
     "transition_matrix",
 ]
 
-_PALETTE = (
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#ff7f0e",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
+_PALETTE = (  # Okabe-Ito and Tableau hues without red: red is kept for warnings
+    "#0072b2",
+    "#009e73",
+    "#e69f00",
+    "#cc79a7",
+    "#56b4e9",
     "#7f7f7f",
+    "#8c564b",
+    "#9467bd",
     "#bcbd22",
     "#17becf",
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pandas as pd
 
@@ -18,9 +18,13 @@ from ..config.provenance import parameter_sources
 from ..errors import InputError
 from ..outputs import atomic_write_text
 from ..study.guardrails import DEFAULT_GUARDRAILS, DEFAULT_MIN_EFFECT
-from ..study.metrics import MONEY_METRICS, RATE_METRICS, format_metric, metric_label
+from ..study.metrics import (
+    LOWER_IS_BETTER,
+    RATE_METRICS,
+)
 from ..study.statistics import format_probability
 from ..study.verdict import DECISIONS
+from .tables import metrics_frame, styled_tradeoffs, tradeoff_frame
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -184,70 +188,46 @@ class Study:
     def tradeoff_table(self) -> pd.DataFrame:
         """Every headline metric's change per candidate: absolute, % of the baseline and per
         customer, each with its 95% interval, and whether it is better or worse."""
-        verdicts = self.verdict.by_candidate or {self.verdict.candidate: self.verdict}
-        rows = []
-        for cand, v in verdicts.items():
-            for ch in v.changes:
-                rows.append(
-                    {
-                        "candidate": cand,
-                        "metric": ch.metric,
-                        "baseline": ch.baseline,
-                        "change": ch.change,
-                        "low": ch.low,
-                        "high": ch.high,
-                        "% of baseline": ch.relative,
-                        "% low": ch.relative_low,
-                        "% high": ch.relative_high,
-                        "per customer": ch.per_customer,
-                        "reading": "worse" if ch.worse else ("better" if ch.better else ""),
-                    }
-                )
-        return pd.DataFrame(rows)
+        return tradeoff_frame(self.verdict)
 
     def styled_tradeoff_table(self) -> Any:
         """:meth:`tradeoff_table` in readable units: one row per candidate and metric."""
-        t = self.tradeoff_table()
-        if t.empty:
-            return t.style
-        cur = getattr(self.comparison, "currency", "")
+        return styled_tradeoffs(self.verdict, getattr(self.comparison, "currency", ""))
 
-        def change(r: Any) -> str:
-            f = lambda x: format_metric(r.metric, x, cur, difference=True)  # noqa: E731
-            return f"{f(r.change)} [{f(r.low)}, {f(r.high)}]"
+    def policies_table(self) -> Any:
+        """What each policy does: its description and one line per campaign."""
+        from .describe import policies_table
 
-        def rel(r: Any) -> str:
-            if pd.isna(r["% of baseline"]):
-                return "n/a"
-            return f"{100 * r['% of baseline']:+.2f}% [{100 * r['% low']:+.2f}%, {100 * r['% high']:+.2f}%]"
+        t = policies_table(self.policies)
+        return t.style.hide(axis="index").set_properties(subset=None, **{"text-align": "left"})
 
-        def per(r: Any) -> str:
-            x = r["per customer"]
-            if pd.isna(x):
-                return "—"
-            unit = f" {cur}" if r.metric in MONEY_METRICS and cur else ""
-            return (f"{x:+,.0f}" if abs(x) >= 100 else f"{x:+,.4f}") + unit
+    def metrics_table(self) -> pd.DataFrame:
+        """Every metric per policy, as text with units: ``mean [95% low, high]``."""
+        return metrics_frame(self.comparison)
 
-        shown = pd.DataFrame(
-            {
-                "candidate": t["candidate"],
-                "metric": [metric_label(m) for m in t["metric"]],
-                "baseline": [
-                    format_metric(m, v, cur)
-                    for m, v in zip(t["metric"], t["baseline"], strict=True)
-                ],
-                "change [95% interval]": [change(r) for r in t.itertuples()],
-                "% of baseline": [rel(r) for _, r in t.iterrows()],
-                "per starting customer": [per(r) for _, r in t.iterrows()],
-                "": t["reading"],
-            }
+    def pilot_plan(self, *, pilots: int = 0, workers: int | None = None) -> Any:
+        """The pilot that would confirm the verdict: the adopted (or best) candidate against the
+        baseline, on profit or retention (:func:`retention_sim.study.pilot.plan_pilot`)."""
+        from ..study.pilot import plan_pilot
+
+        v = self.verdict
+        cand = v.candidate
+        if cand is None:
+            diffs = self.comparison.differences(self.objective)
+            sign = -1.0 if self.objective in LOWER_IS_BETTER else 1.0
+            cand = str(diffs.loc[(sign * diffs["mean"]).idxmax(), "candidate"])
+        metric: Literal["profit", "retention"] = (
+            "retention" if self.objective in ("retention_rate", "churned") else "profit"
         )
-        return shown.style.hide(axis="index").map(
-            lambda s: {
-                "worse": "color: #b30000; font-weight: bold",
-                "better": "color: #1a7f37",
-            }.get(s, ""),
-            subset=[""],
+        base = self.comparison.baseline
+        return plan_pilot(
+            self.scenario,
+            [self.policies.get(base), self.policies.get(cand)],
+            metric=metric,
+            customers=int(self.comparison.info["customers"]),
+            pilots=pilots,
+            workers=workers,
+            progress=False,
         )
 
     def assumptions(self) -> pd.DataFrame:
@@ -378,6 +358,7 @@ def render_report(
     min_effect: float | None = None,
     title: str = "Policy comparison",
     workers: int | None = None,
+    pilots: int = 100,
     template: str | Path = TEMPLATE,
     kernel: str = "python3",
 ) -> Path:
@@ -428,6 +409,7 @@ def render_report(
         "min_effect": min_effect,
         "title": title,
         "workers": workers,
+        "pilots": int(pilots),
     }
     try:
         pm.execute_notebook(
@@ -440,8 +422,12 @@ def render_report(
         )
     except pm.PapermillExecutionError as exc:
         raise ReportError(_failure_message(exc, notebook)) from None
+    import nbformat
+
+    executed = nbformat.read(str(notebook), as_version=4)
+    executed.metadata["title"] = title  # the HTML page's <title>
     exporter = HTMLExporter(
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
-    html, _ = exporter.from_filename(str(notebook))
+    html, _ = exporter.from_notebook_node(executed)
     return atomic_write_text(out / "report.html", html)

@@ -28,7 +28,7 @@ otherwise go on. ``c_k = C·√(L/k)`` are O'Brien–Fleming boundaries (O'Brien
 that the overall level is ``α``. Waves make the interim data the same outcome as the final
 one. Group-sequential looks cost a little power, so the waves hold ``R·n`` customers per arm in
 all. ``C`` and ``R`` are computed by simulating the standardised test statistics
-(:func:`obrien_fleming`).
+(:func:`~retention_sim.study.group_sequential.obrien_fleming`).
 
 **Empirical power.** ``pilots`` pilots of the planned size are run inside the model. Each
 draws a fresh base of ``customers`` (its own seed), as large as the planning base, picks the
@@ -58,8 +58,10 @@ from ..config.scenario import Scenario
 from ..errors import InputError
 from .design import check_common, resolve_policies, resolve_scenario
 from .execution import Backend, Runner
+from .group_sequential import obrien_fleming
 
 __all__ = ["PILOT_METRICS", "PilotPlan", "obrien_fleming", "plan_pilot", "sample_size"]
+
 
 PilotMetric = Literal["profit", "retention", "conversion"]
 #: The per-customer outcomes a pilot can compare.
@@ -109,45 +111,6 @@ def sample_size(effect: float, variance: float, *, alpha: float, power: float) -
         return 0
     z = float(special.ndtri(1 - alpha / 2) + special.ndtri(power))
     return max(2, math.ceil(z * z * variance / effect**2))
-
-
-def obrien_fleming(
-    looks: int, *, alpha: float = 0.05, power: float = 0.8, paths: int = 200_000, seed: int = 0
-) -> tuple[float, float]:
-    """O'Brien–Fleming constants for ``looks`` equally spaced analyses.
-
-    Returns
-    -------
-    tuple of float
-        ``(C, R)``: the boundaries are ``C·√(looks/k)`` at look ``k`` (two-sided level ``alpha``);
-        ``R`` is the factor on the fixed design's size that keeps ``power``. Both are computed
-        from ``paths`` simulated paths of the standardised statistics (a fixed seed), so they are
-        exact up to Monte Carlo error (about ±0.005 on ``C``).
-    """
-    if looks < 1:
-        raise InputError(f"looks must be at least 1, got {looks}")
-    if looks == 1:
-        return float(special.ndtri(1 - alpha / 2)), 1.0
-    rng = np.random.default_rng(seed)
-    steps = rng.standard_normal((paths, looks))
-    k = np.arange(1, looks + 1)
-    sums = np.cumsum(steps, axis=1)
-    z = sums / np.sqrt(k)
-    stat = np.max(np.abs(z) * np.sqrt(k / looks), axis=1)
-    c = float(np.quantile(stat, 1 - alpha))
-    bound = c * np.sqrt(looks / k)
-    z_fixed = float(special.ndtri(1 - alpha / 2) + special.ndtri(power))
-
-    def seq_power(r: float) -> float:
-        drift = z_fixed * math.sqrt(r) * np.sqrt(k / looks)  # E[z_k] at a size of r·n
-        hit = (z + drift) >= bound
-        return float(hit.any(axis=1).mean())
-
-    lo, hi = 1.0, 1.5
-    for _ in range(30):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if seq_power(mid) < power else (lo, mid)
-    return c, hi
 
 
 @dataclass
@@ -422,6 +385,7 @@ def _record(
         "alpha": alpha,
         "effect": plan["effect"],
         "effect_se": plan["effect_se"],
+        "customers_per_arm_range": _size_range(plan, alpha, power),
         "variance": plan["variance"],
         "planning_customers": customers,
         "seed": seed,
@@ -442,6 +406,16 @@ def _record(
     }
 
 
+def _size_range(plan: dict[str, Any], alpha: float, power: float) -> list[int | None]:
+    """The size per arm at the two ends of the effect's 95% interval (``None``: unbounded, the
+    interval reaches zero)."""
+    eff, se, var = plan["effect"], plan["effect_se"], plan["variance"]
+    ends = sorted((abs(eff) - 1.96 * se, abs(eff) + 1.96 * se))
+    return [
+        sample_size(e, var, alpha=alpha, power=power) if e > 0 else None for e in reversed(ends)
+    ]
+
+
 def _text(rec: dict[str, Any]) -> str:
     m = rec["metric"]
     unit = "per customer" if m == "profit" else "(share of customers)"
@@ -453,6 +427,18 @@ def _text(rec: dict[str, Any]) -> str:
         f"  customers per arm: {rec['customers_per_arm']:,} for {rec['power']:.0%} power at a "
         f"two-sided {rec['alpha']:.0%} level",
     ]
+    lo, hi = rec["customers_per_arm_range"]
+    lines.append(
+        f"  over the effect's 95% interval: {lo:,} to "
+        + (f"{hi:,}" if hi is not None else "unbounded (the interval reaches no effect)")
+        + " per arm"
+    )
+    if 2 * rec["customers_per_arm"] > rec["planning_customers"]:
+        lines.append(
+            f"  that is more customers than the simulated base of {rec['planning_customers']:,}: "
+            "if the real base is of that size, this effect is too small to confirm by a pilot "
+            "on this metric; try a longer pilot or another metric"
+        )
     sr = rec["stopping_rule"]
     if sr["looks"] > 1:
         bounds = ", ".join(f"{b:.2f}" for b in sr["boundaries"])

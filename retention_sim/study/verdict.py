@@ -405,9 +405,10 @@ def _words(
             "baseline.",
         )
     if decision == "equivalent":
+        other = f" On other headline metrics it is worse: {losses}." if losses else ""
         return (
             f"Verdict: EQUIVALENT: {candidate} and {baseline} give the same {label} for "
-            "practical purposes.",
+            f"practical purposes.{other}",
             f"The whole interval lies within ±{threshold}; set --min-effect (min_effect=) to "
             "change what counts as a difference.",
         )

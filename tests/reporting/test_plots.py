@@ -48,6 +48,17 @@ def _lines(ax):
     return [ln for ln in ax.get_lines() if ln.get_label() and not ln.get_label().startswith("_")]
 
 
+def test_no_policy_is_drawn_in_the_colour_of_a_warning():
+    import colorsys
+
+    from matplotlib.colors import to_rgb
+
+    for c in plots.policy_colors([str(i) for i in range(10)]).values():
+        h, light, sat = colorsys.rgb_to_hls(*to_rgb(c))
+        red = (h < 20 / 360 or h > 340 / 360) and sat > 0.4
+        assert not red, c
+
+
 def test_policy_colours_are_stable():
     # colours go by position in the list, not by name (so no per-process hashing of names),
     # and adding a policy at the end keeps the colours of those before it

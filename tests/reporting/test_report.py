@@ -58,7 +58,8 @@ def rendered(tmp_path_factory):
 def test_report_html_holds_the_verdict_figures_and_no_code(rendered):
     out, title = rendered
     html = (out / "report.html").read_text()
-    assert re.search(r"Verdict: (ADOPT|REJECT|INCONCLUSIVE)|\b(ADOPT|REJECT|INCONCLUSIVE)\b", html)
+    words = "ADOPT|TRADE-OFF|EQUIVALENT|REJECT|INCONCLUSIVE"
+    assert re.search(rf"Verdict: ({words})", html)
     assert html.count("<img") >= 6 and "data:image/png;base64" in html
     assert "run_study(" not in html and "plots.forest(" not in html  # no code cells
     assert "Traceback" not in html
@@ -68,6 +69,24 @@ def test_report_html_holds_the_verdict_figures_and_no_code(rendered):
     assert "Guardrails" in html and "Assumptions" in html
     # where the numbers come from, beside the results
     assert "taken from the literature" in html and "Mailchimp email benchmarks 2019" in html
+
+
+@pytest.mark.slow
+def test_report_reads_as_a_decision(rendered):
+    out, title = rendered
+    html = (out / "report.html").read_text()
+    # the page's title is the report's title (HTML-escaped)
+    assert "<title>" + title + "</title>" in html
+    for section in ("The policies", "Trade-offs", "Change against the baseline",
+                    "The pilot that would confirm it", "customers per arm"):  # fmt: skip
+        assert section in html, section
+    # what each policy does, from its campaigns
+    assert "weekly_promo: notification by email every 7 days" in html
+    # tables never use e-notation (figures are base64 images: drop them first)
+    text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)
+    assert not re.search(r"\b\d\.\d+e[+-]\d{2}\b", text)
+    # no probability printed as certain from 3 replications
+    assert "100.0%" not in text
 
 
 @pytest.mark.slow
