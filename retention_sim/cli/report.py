@@ -36,6 +36,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         title=args.title,
         workers=args.workers,
         pilots=args.pilots,
+        robustness_draws=args.robustness_draws,
     )
     print(f"wrote {html} and {Path(args.out) / 'report.ipynb'}")
     return 0
@@ -76,6 +77,12 @@ def register(sub: Any) -> None:
         type=nonneg_int,
         default=100,
         help="simulated pilots that check the pilot plan's power (default 100; 0 = none)",
+    )
+    r.add_argument(
+        "--robustness-draws",
+        type=nonneg_int,
+        default=10,
+        help="plausible worlds for the robustness section (default 10; 0 = none)",
     )
     r.add_argument("--out", required=True, help="output folder, e.g. reports/NAME")
     r.set_defaults(func=_cmd_report)

@@ -205,17 +205,44 @@ class Study:
         """Every metric per policy, as text with units: ``mean [95% low, high]``."""
         return metrics_frame(self.comparison)
 
+    def chosen_candidate(self) -> str:
+        """The adopted candidate, or the one that improves the objective most."""
+        if self.verdict.candidate is not None:
+            return str(self.verdict.candidate)
+        diffs = self.comparison.differences(self.objective)
+        sign = -1.0 if self.objective in LOWER_IS_BETTER else 1.0
+        return str(diffs.loc[(sign * diffs["mean"]).idxmax(), "candidate"])
+
+    def robustness(self, *, draws: int, workers: int | None = None) -> Any:
+        """The chosen candidate against the baseline over ``draws`` plausible worlds, drawn from
+        the scenario's stated uncertainty (:func:`retention_sim.study.uncertainty.
+        default_uncertainty`), one replication each, at the study's size and horizon."""
+        from ..study.robustness import robustness
+        from ..study.uncertainty import default_uncertainty
+
+        base = self.comparison.baseline
+        cand = self.chosen_candidate()
+        return robustness(
+            self.scenario,
+            self.policies.get(cand),
+            self.policies.get(base),
+            default_uncertainty(self.scenario),
+            draws=draws,
+            replications=1,
+            seed=int(self.comparison.info.get("seed", 0)),
+            customers=int(self.comparison.info["customers"]),
+            days=int(self.comparison.info["days"]),
+            objective=self.objective,
+            workers=workers,
+            progress=False,
+        )
+
     def pilot_plan(self, *, pilots: int = 0, workers: int | None = None) -> Any:
         """The pilot that would confirm the verdict: the adopted (or best) candidate against the
         baseline, on profit or retention (:func:`retention_sim.study.pilot.plan_pilot`)."""
         from ..study.pilot import plan_pilot
 
-        v = self.verdict
-        cand = v.candidate
-        if cand is None:
-            diffs = self.comparison.differences(self.objective)
-            sign = -1.0 if self.objective in LOWER_IS_BETTER else 1.0
-            cand = str(diffs.loc[(sign * diffs["mean"]).idxmax(), "candidate"])
+        cand = self.chosen_candidate()
         metric: Literal["profit", "retention"] = (
             "retention" if self.objective in ("retention_rate", "churned") else "profit"
         )
@@ -359,6 +386,7 @@ def render_report(
     title: str = "Policy comparison",
     workers: int | None = None,
     pilots: int = 100,
+    robustness_draws: int = 10,
     template: str | Path = TEMPLATE,
     kernel: str = "python3",
 ) -> Path:
@@ -410,6 +438,7 @@ def render_report(
         "title": title,
         "workers": workers,
         "pilots": int(pilots),
+        "robustness_draws": int(robustness_draws),
     }
     try:
         pm.execute_notebook(

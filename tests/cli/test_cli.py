@@ -129,6 +129,7 @@ def test_every_command_is_registered_once_and_documented():
         "sweep",
         "select",
         "pilot",
+        "robustness",
         "calibrate",
         "forecast",
         "calibrate-response",

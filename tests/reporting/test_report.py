@@ -78,7 +78,8 @@ def test_report_reads_as_a_decision(rendered):
     # the page's title is the report's title (HTML-escaped)
     assert "<title>" + title + "</title>" in html
     for section in ("The policies", "Trade-offs", "Change against the baseline",
-                    "The pilot that would confirm it", "customers per arm"):  # fmt: skip
+                    "The pilot that would confirm it", "customers per arm",
+                    "Robustness", "sampled worlds"):  # fmt: skip
         assert section in html, section
     # what each policy does, from its campaigns
     assert "weekly_promo: notification by email every 7 days" in html
