@@ -70,8 +70,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         max_replications=args.max_replications,
         objective=args.objective,
         progress=not args.no_progress,
+        by=args.by,
     )
     print(comparison.to_text())
+    for kind in comparison.by_kinds:
+        from ..study.comparison import format_by
+
+        print()
+        print(format_by(comparison.by_group(kind), comparison.currency))
     verdict = None
     if comparison.candidates:
         verdict = comparison.verdict(args.objective, guardrails, min_effect=args.min_effect)
@@ -190,6 +196,12 @@ def register(sub: Any) -> None:
     )
     cmp_.add_argument("--max-replications", type=pos_int, help="cap with --target-halfwidth")
     add_guardrail_option(cmp_)
+    cmp_.add_argument(
+        "--by",
+        action="append",
+        choices=("segment", "start_stage", "start_tier", "consent_channel"),
+        help="break every difference down by this group of the starting base (repeat)",
+    )
     cmp_.add_argument(
         "--out", help="folder for comparison.json, comparison.csv and the result store"
     )

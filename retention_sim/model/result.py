@@ -314,6 +314,56 @@ def _customers(world: World) -> _CustomersFrame:
     )
 
 
+#: The groups a study can break its differences down by, read on day 0 of the run.
+GROUP_KINDS: tuple[str, ...] = ("segment", "start_stage", "start_tier", "consent_channel")
+
+
+def record_start(world: World) -> None:
+    """Keep who is in the base on day 0, with their stage and tier then (``pop.extra``)."""
+    pop = world.pop
+    rows = np.flatnonzero(world.present)
+    pop.extra["start_rows"] = rows
+    pop.extra["start_stage"] = pop.stage[rows].copy()
+    pop.extra["start_tier"] = pop.tier[rows].copy()
+
+
+def group_outcomes(world: World) -> dict[str, dict[str, list[float]]]:
+    """Per group of the starting base: ``[customers, contribution, retained, churned]``.
+
+    ``contribution`` is the group's discounted margin less the contact, discount and gift costs
+    booked to its customers; ``retained`` counts those not churned at the end, ``churned``
+    those who are. Groups are read on day 0: ``segment``, ``start_stage``, ``start_tier`` and
+    ``consent_channel`` (the preferred channel). Empty without :func:`record_start`.
+    """
+    pop = world.pop
+    if "start_rows" not in pop.extra:
+        return {}
+    rows = pop.extra["start_rows"]
+    churned = pop.stage[rows] == STAGES.index("churned")
+    contrib = pop.pv_contribution[rows]
+    labels = {
+        "segment": np.array(pop.segment_names, dtype=object)[pop.segment[rows]],
+        "start_stage": np.array(STAGES, dtype=object)[pop.extra["start_stage"]],
+        "start_tier": np.array(pop.tier_names, dtype=object)[pop.extra["start_tier"]],
+        "consent_channel": np.array(CHANNELS + ("none",), dtype=object)[
+            pop.preferred_channel[rows]
+        ],
+    }
+    out: dict[str, dict[str, list[float]]] = {}
+    for kind, lab in labels.items():
+        out[kind] = {
+            str(g): [
+                float(m.sum()),
+                float(contrib[m].sum()),
+                float((~churned[m]).sum()),
+                float(churned[m].sum()),
+            ]
+            for g in sorted(set(lab))
+            for m in [lab == g]
+        }
+    return out
+
+
 def build_result(
     world: World, *, desk: ServiceDesk, contacts: ContactEngine | None = None
 ) -> SimulationResult:
@@ -351,4 +401,5 @@ def build_result(
     # each row's discounted contribution: margin on purchases less contact, discount and gift
     # costs booked to it (the per-customer profit a pilot measures; §10)
     result.extras["contribution"] = world.pop.pv_contribution.copy()
+    result.extras["groups"] = group_outcomes(world)
     return result

@@ -36,7 +36,7 @@ from .contacts.engine import ContactEngine
 from .fatigue import Fatigue
 from .loyalty import tier_review_process
 from .purchases import Purchases
-from .result import SimulationResult, build_result
+from .result import SimulationResult, build_result, record_start
 from .service_desk import ServiceDesk
 from .stages import Stages
 from .visits import Visits
@@ -490,6 +490,7 @@ def simulate(
         scenario, seed=seed, customers=customers, days=days, reserve=reserve, history=history
     )
     mechanisms = assemble(world, policy, record_messages=record_messages)
+    record_start(world)  # who is in the base on day 0, and their stage and tier (for groups)
     run_world(world, mechanisms)
     result = build_result(world, desk=mechanisms.desk, contacts=mechanisms.contacts)
     if history is not None:

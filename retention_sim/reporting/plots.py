@@ -22,6 +22,7 @@ from ..vocabulary import CAUSES, CHANNELS, STAGES
 
 __all__ = [
     "policy_colors",
+    "group_forest",
     "retention_curves",
     "stages_over_time",
     "churn_by_cause",
@@ -171,6 +172,52 @@ def forest(
         ax.set_xlabel(f"vs {comparison.baseline}{unit}")
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle("Change against the baseline (paired, 95% interval)")
+    return fig
+
+
+def group_forest(
+    comparison: Any,
+    kind: str = "segment",
+    metrics: Sequence[str] = ("contribution", "retention_rate"),
+    *,
+    colors: Mapping[str, str] | None = None,
+) -> Figure:
+    """Per group of the starting base: each candidate's paired difference with its interval,
+    Holm-adjusted across the groups (:meth:`Comparison.by_group`), one panel per metric."""
+    colors = dict(colors or policy_colors(comparison.policies))
+    t = comparison.by_group(kind, list(metrics))
+    cands = list(comparison.candidates)
+    groups = sorted(t["group"].unique())
+    cur = getattr(comparison, "currency", "") or ""
+    fig, axes = _new(
+        1, len(metrics), width=4.2 * len(metrics), height=0.45 * len(groups) * len(cands) + 2.2,
+        sharey=True,
+    )  # fmt: skip
+    step = 1.0 / (len(cands) + 1)
+    for ax, m in zip(axes[0], metrics, strict=True):
+        sc = 100.0 if m == "retention_rate" else 1.0
+        for j, c in enumerate(cands):
+            rows = t[(t["metric"] == m) & (t["candidate"] == c)].set_index("group")
+            for gi, g in enumerate(groups):
+                if g not in rows.index:
+                    continue
+                r = rows.loc[g]
+                y = len(groups) - 1 - gi + (j - (len(cands) - 1) / 2) * step
+                ax.plot([sc * r["adj_low"], sc * r["adj_high"]], [y, y], color=colors[c], lw=3)
+                ax.plot(sc * r["mean"], y, "o", color=colors[c], ms=6,
+                        label=c if gi == 0 else None)  # fmt: skip
+        ax.axvline(0, color="black", lw=1, ls="--")
+        ax.set_yticks(np.arange(len(groups))[::-1], groups)
+        if m != "retention_rate":
+            ax.xaxis.set_major_formatter(EngFormatter(sep=" "))
+        unit = (
+            " (points)" if m == "retention_rate" else (f" ({cur})" if m == "contribution" else "")
+        )
+        ax.set_xlabel(f"vs {comparison.baseline}{unit}")
+        ax.set_title(m.replace("_", " ").capitalize())
+        ax.grid(axis="x", alpha=0.3)
+    axes[0][0].legend(loc="best", fontsize=8)
+    fig.suptitle(f"Change by {kind.replace('_', ' ')} (paired, Holm-adjusted across groups)")
     return fig
 
 

@@ -31,6 +31,7 @@ from .design import (
     resolve_scenario,
 )
 from .execution import Backend, Runner, replication_seed
+from .groups import check_by
 from .metrics import DAILY_SERIES, METRICS, metric_index
 from .store import ResultStore, engine_fingerprint, policy_hash, study_key
 
@@ -55,6 +56,7 @@ def compare(
     objective: str = "profit",
     level: float = 0.95,
     progress: bool = True,
+    by: Sequence[str] | str | None = None,
 ) -> Comparison:
     """Compare contact policies on one scenario with common random numbers.
 
@@ -97,6 +99,9 @@ def compare(
         Confidence level of the intervals.
     progress
         Show a tqdm progress bar.
+    by
+        Group kinds (``"segment"``, ``"start_stage"``, ``"start_tier"``,
+        ``"consent_channel"``) for ``"by"`` in ``comparison.json`` (:meth:`Comparison.by_group`).
 
     Returns
     -------
@@ -110,8 +115,8 @@ def compare(
 
     Notes
     -----
-    The process pool starts fresh interpreters (``spawn``): in a plain Python *script*, call
-    :func:`compare` under ``if __name__ == "__main__":`` (notebooks and the CLI need nothing).
+    The process pool starts fresh interpreters (``spawn``): in a plain script, call
+    :func:`compare` under ``if __name__ == "__main__":``.
 
     Examples
     --------
@@ -124,35 +129,60 @@ def compare(
     pols = resolve_policies(policies, scenario)
     check_common(replications, seed, customers, days)
     metric_index(objective)
+    by_kinds = check_by(by)
     names = _baseline_first(list(pols), baseline)
     max_replications = _max_replications(replications, target_halfwidth, max_replications)
     arms = [Arm(p, scenario, pols[p]) for p in names]
     store = ResultStore(out) if out is not None else None
-    results: dict[tuple[str, int], dict[str, Any]] = {}
-    computed = loaded = 0
-    n_done, n_target = 0, replications
     with Runner(backend, workers=workers, dask=dask, progress=progress) as runner:
-        while True:
-            record_arms(store, arms, seed=seed, customers=customers, days=days)
-            tasks = build_tasks(
-                arms, range(n_done, n_target), seed=seed, customers=customers, days=days
-            )
-            got, c, lo = execute(tasks, runner, store)
-            computed, loaded = computed + c, loaded + lo
-            results.update({(r["policy"], r["replication"]): r for r in got})
-            n_done = n_target
-            record_arms(store, arms, seed=seed, customers=customers, days=days, replications=n_done)
-            if target_halfwidth is None or n_done >= max_replications or len(names) < 2:
-                break
-            needed = _needed_for_target(results, names, n_done, objective, target_halfwidth, level)
-            if needed <= n_done:
-                break
-            n_target = min(max_replications, max(n_done + 1, min(needed, 2 * n_done)))
+        results, n_done, computed, loaded = _run_batches(
+            runner, store, arms, replications, max_replications, target_halfwidth,
+            seed=seed, customers=customers, days=days, objective=objective, level=level,
+        )  # fmt: skip
     n0, horizon = arms[0].size(customers, days)
     info = _study_info(scenario, pols, seed=seed, customers=n0, days=horizon, out=out)
     info.update(runs_computed=computed, runs_loaded=loaded, target_halfwidth=target_halfwidth)
-    info["created"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    return _comparison(results, names, n_done, seed=seed, info=info, level=level, obj=objective)
+    comp = _comparison(results, names, n_done, seed=seed, info=info, level=level, obj=objective)
+    comp.by_kinds = by_kinds
+    return comp
+
+
+def _run_batches(
+    runner: Runner,
+    store: ResultStore | None,
+    arms: list[Arm],
+    replications: int,
+    max_replications: int,
+    target_halfwidth: float | None,
+    *,
+    seed: int,
+    customers: int | None,
+    days: int | None,
+    objective: str,
+    level: float,
+) -> tuple[dict[tuple[str, int], dict[str, Any]], int, int, int]:
+    """Run batches of replications (one, or until the target half-width is reached)."""
+    names = [a.name for a in arms]
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+    computed = loaded = 0
+    n_done, n_target = 0, replications
+    while True:
+        record_arms(store, arms, seed=seed, customers=customers, days=days)
+        tasks = build_tasks(
+            arms, range(n_done, n_target), seed=seed, customers=customers, days=days
+        )
+        got, c, lo = execute(tasks, runner, store)
+        computed, loaded = computed + c, loaded + lo
+        results.update({(r["policy"], r["replication"]): r for r in got})
+        n_done = n_target
+        record_arms(store, arms, seed=seed, customers=customers, days=days, replications=n_done)
+        if target_halfwidth is None or n_done >= max_replications or len(names) < 2:
+            break
+        needed = _needed_for_target(results, names, n_done, objective, target_halfwidth, level)
+        if needed <= n_done:
+            break
+        n_target = min(max_replications, max(n_done + 1, min(needed, 2 * n_done)))
+    return results, n_done, computed, loaded
 
 
 def _max_replications(replications: int, target: float | None, given: int | None) -> int:
@@ -205,6 +235,7 @@ def _comparison(
         info=info,
         level=level,
         objective=obj,
+        groups={p: [results[(p, k)].get("groups", {}) for k in range(n)] for p in names},
     )
 
 
@@ -231,6 +262,7 @@ def _study_info(
         "engine": engine_fingerprint(),
         "study_key": study_key(scenario.content_hash(), seed=seed, customers=customers, days=days),
         "store": str(out) if out is not None else None,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
 
 

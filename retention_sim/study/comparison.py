@@ -25,12 +25,13 @@ import pandas as pd
 from ..errors import InputError
 from ..outputs import write_csv, write_json
 from . import statistics as st
+from .groups import GROUP_METRICS, check_by, group_differences
 from .guardrails import DEFAULT_MIN_EFFECT
 from .metrics import DAILY_SERIES, METRICS, format_metric, metric_label
 from .paired import PairedStudy
 from .verdict import Verdict, judge, verdict_record
 
-__all__ = ["Comparison", "comparison_text", "comparison_record"]
+__all__ = ["Comparison", "comparison_text", "comparison_record", "format_by"]
 
 
 class Comparison(PairedStudy):
@@ -72,6 +73,8 @@ class Comparison(PairedStudy):
         info: Mapping[str, Any],
         level: float = 0.95,
         objective: str = "profit",
+        groups: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+        by: Sequence[str] = (),
     ):
         super().__init__(
             policies=policies,
@@ -83,6 +86,8 @@ class Comparison(PairedStudy):
             objective=objective,
         )
         self._daily = {p: {k: np.asarray(v, float) for k, v in daily[p].items()} for p in policies}
+        self._groups = {p: list((groups or {}).get(p, [])) for p in policies}
+        self.by_kinds = check_by(list(by))
 
     def __repr__(self) -> str:
         return (
@@ -232,6 +237,26 @@ class Comparison(PairedStudy):
                 )
         return pd.concat(frames, ignore_index=True)
 
+    def by_group(self, kind: str, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+        """Every candidate's paired difference per group of the starting base, Holm-adjusted
+        across the groups (see :func:`retention_sim.study.groups.group_differences`).
+
+        Parameters
+        ----------
+        kind
+            ``"segment"``, ``"start_stage"``, ``"start_tier"`` or ``"consent_channel"``.
+        metrics
+            Group metrics (default: contribution, retention rate, churned).
+        """
+        return group_differences(
+            self._groups,
+            self.baseline,
+            self.candidates,
+            kind,
+            metrics=tuple(metrics) if metrics is not None else tuple(GROUP_METRICS),
+            level=self.level,
+        )
+
     def verdict(
         self,
         objective: str | None = None,
@@ -362,6 +387,8 @@ def comparison_record(c: Comparison, verdict: Verdict | None = None) -> dict[str
             for p in c.policies
         },
     }
+    if c.by_kinds:
+        out["by"] = {k: _clean(c.by_group(k).to_dict("records")) for k in c.by_kinds}
     if verdict is not None:
         out["verdict"] = _clean(verdict_record(verdict))
     return out
@@ -403,3 +430,27 @@ def _default_metrics(objective: str) -> list[str]:
 
 def _t_quantile(level: float, n: int) -> float:
     return st.t_quantile(0.5 + level / 2.0, n - 1) if n > 1 else math.nan
+
+
+def format_by(frame: pd.DataFrame, currency: str = "") -> str:
+    """A :meth:`Comparison.by_group` table as plain text (what ``compare --by`` prints)."""
+    lines = []
+    for (cand, key), rows in frame.groupby(["candidate", "metric"], sort=False):
+        metric = str(key)
+        lines.append(f"{cand} - baseline, {metric.replace('_', ' ')} by group (Holm across groups)")
+        for r in rows.to_dict("records"):
+            f = _group_fmt(metric, currency)
+            mark = "  <- better" if r["better"] else ("  <- worse" if r["worse"] else "")
+            lines.append(
+                f"  {r['group']:<16} {int(round(r['customers'])):>8,} customers  "
+                f"{f(r['mean'])} [{f(r['adj_low'])}, {f(r['adj_high'])}]{mark}"
+            )
+    return "\n".join(lines)
+
+
+def _group_fmt(metric: str, currency: str) -> Any:
+    if metric == "retention_rate":
+        return lambda x: "n/a" if x != x else f"{100 * x:+.2f} pp"
+    if metric == "contribution":
+        return lambda x: "n/a" if x != x else f"{x:+,.0f} {currency}".rstrip()
+    return lambda x: "n/a" if x != x else f"{x:+,.1f}"

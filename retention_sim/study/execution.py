@@ -105,7 +105,9 @@ def run_replication(task: RunTask) -> dict[str, Any]:
     dict
         ``policy``, ``replication``, ``seed``, ``point``, ``metrics`` (see
         :func:`flatten_summary`) and ``daily`` (``{series: list of floats}`` for every name in
-        :data:`~retention_sim.study.metrics.DAILY_SERIES`).
+        :data:`~retention_sim.study.metrics.DAILY_SERIES`) and ``groups`` (per group of the
+        starting base, ``[customers, contribution, retained, churned]``; see
+        :func:`~retention_sim.model.result.group_outcomes`).
     """
     from ..model.simulation import simulate
 
@@ -123,6 +125,7 @@ def run_replication(task: RunTask) -> dict[str, Any]:
         "point": task.point,
         "metrics": flatten_summary(result.summary),
         "daily": daily_series(result.daily),
+        "groups": result.extras.get("groups", {}),
     }
 
 

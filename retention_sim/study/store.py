@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 #: Version of the run-file layout (part of the study key).
-RESULT_FORMAT = 1
+RESULT_FORMAT = 2  # 2: runs carry their group outcomes
 
 #: What produces a run's numbers, relative to the package: the inputs and the model whole, the
 #: shared vocabulary, and the unit of work and metric catalogue of the study layer (they decide

@@ -136,3 +136,13 @@ def test_single_run_figures(results):
     assert "Cohort retention" in fig.axes[0].get_title() and fig.axes[0].images
     fig = plots.transition_matrix(results["bau_default"])
     assert fig.axes[0].get_xlabel() == "To stage" and len(fig.axes[0].get_yticklabels()) == 7
+
+
+def test_group_forest_draws_every_group_of_every_candidate(comparison):
+    fig = plots.group_forest(comparison, "start_stage")
+    t = comparison.by_group("start_stage", ["contribution", "retention_rate"])
+    ax = fig.axes[0]
+    # one interval line and one point per candidate and group
+    n = len(t[t["metric"] == "contribution"])
+    assert len(ax.get_lines()) == 2 * n + 1  # plus the zero line
+    assert [lab.get_text() for lab in ax.get_yticklabels()] == sorted(t["group"].unique())
