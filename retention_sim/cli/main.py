@@ -12,13 +12,13 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import InputError
-from . import bench, calibration, pilot, report, robustness, run, study
+from . import bench, calibration, optimise, pilot, report, robustness, run, study
 from .args import EXIT_BAD_INPUT, Parser
 
 __all__ = ["main", "build_parser", "COMMAND_GROUPS"]
 
 #: The command groups, in the order their commands appear in ``retention-sim --help``.
-COMMAND_GROUPS = (run, study, pilot, robustness, calibration, report, bench)
+COMMAND_GROUPS = (run, study, optimise, pilot, robustness, calibration, report, bench)
 
 
 def build_parser() -> Parser:

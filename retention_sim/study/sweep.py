@@ -50,7 +50,7 @@ from .metrics import (
 )
 from .store import ResultStore
 
-__all__ = ["sweep", "format_sweep", "parse_field", "apply_overrides"]
+__all__ = ["sweep", "format_sweep", "parse_field", "apply_overrides", "upper_limits"]
 
 
 def parse_field(key: str) -> tuple[str | None, str]:
@@ -251,7 +251,7 @@ def sweep(
     for m in metrics:
         metric_index(m)
     fields = _check_grid(grid)
-    checks = _upper_limits(guardrails)
+    checks = upper_limits(guardrails)
     points = [dict(zip(fields, combo, strict=True)) for combo in itertools.product(*grid.values())]
     models = [apply_overrides(scenario, pol, a) for a in points]
     base_name = pol.name if pol is not None else "no_contact"
@@ -292,7 +292,7 @@ def sweep(
     return frame
 
 
-def _upper_limits(guardrails: Mapping[str, Any] | None) -> list[tuple[str, str, float]]:
+def upper_limits(guardrails: Mapping[str, Any] | None) -> list[tuple[str, str, float]]:
     """The sweep's guardrails (the defaults for ``None``): upper limits on a point's mean."""
     checks = parse_guardrails(DEFAULT_GUARDRAILS if guardrails is None else guardrails)
     for metric, kind, _ in checks:

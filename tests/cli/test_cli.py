@@ -128,6 +128,7 @@ def test_every_command_is_registered_once_and_documented():
         "compare",
         "sweep",
         "select",
+        "optimise",
         "pilot",
         "robustness",
         "calibrate",
