@@ -67,7 +67,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--by",
         action="append",
-        choices=("segment", "start_stage", "start_tier", "consent_channel"),
+        choices=("segment", "start_stage", "rfm_segment", "tier", "consent_channel"),
         help="also find the best value for each group of the starting base (repeat)",
     )
     p.add_argument(

@@ -199,7 +199,7 @@ def register(sub: Any) -> None:
     cmp_.add_argument(
         "--by",
         action="append",
-        choices=("segment", "start_stage", "start_tier", "consent_channel"),
+        choices=("segment", "start_stage", "rfm_segment", "tier", "consent_channel"),
         help="break every difference down by this group of the starting base (repeat)",
     )
     cmp_.add_argument(

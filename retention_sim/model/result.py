@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ..config.policy import Policy
+from ..config.policy import RFM_SEGMENTS, Policy
 from ..outputs import write_csv, write_json
 from ..vocabulary import CAUSES, CHANNELS, STAGES
 from .contacts.engine import ContactEngine
 from .fatigue import total_fatigue
+from .rfm import rfm_scores, rfm_segments
 from .service_desk import ServiceDesk
 from .world import World
 
@@ -315,7 +316,7 @@ def _customers(world: World) -> _CustomersFrame:
 
 
 #: The groups a study can break its differences down by, read on day 0 of the run.
-GROUP_KINDS: tuple[str, ...] = ("segment", "start_stage", "start_tier", "consent_channel")
+GROUP_KINDS: tuple[str, ...] = ("segment", "start_stage", "rfm_segment", "tier", "consent_channel")
 
 
 def record_start(world: World) -> None:
@@ -325,6 +326,10 @@ def record_start(world: World) -> None:
     pop.extra["start_rows"] = rows
     pop.extra["start_stage"] = pop.stage[rows].copy()
     pop.extra["start_tier"] = pop.tier[rows].copy()
+    r, f, _m, _shares = rfm_scores(
+        -pop.last_purchase_day[rows], pop.n_purchases[rows], pop.spend_total[rows]
+    )  # day 0: recency is the days since the last purchase
+    pop.extra["start_rfm"] = rfm_segments(r, f)
 
 
 def group_outcomes(world: World) -> dict[str, dict[str, list[float]]]:
@@ -332,7 +337,8 @@ def group_outcomes(world: World) -> dict[str, dict[str, list[float]]]:
 
     ``contribution`` is the group's discounted margin less the contact, discount and gift costs
     booked to its customers; ``retained`` counts those not churned at the end, ``churned``
-    those who are. Groups are read on day 0: ``segment``, ``start_stage``, ``start_tier`` and
+    those who are. Groups are read on day 0: ``segment``, ``start_stage``, ``rfm_segment``
+    (scored among the starting base as the engine scores audiences), ``tier`` and
     ``consent_channel`` (the preferred channel). Empty without :func:`record_start`.
     """
     pop = world.pop
@@ -344,7 +350,8 @@ def group_outcomes(world: World) -> dict[str, dict[str, list[float]]]:
     labels = {
         "segment": np.array(pop.segment_names, dtype=object)[pop.segment[rows]],
         "start_stage": np.array(STAGES, dtype=object)[pop.extra["start_stage"]],
-        "start_tier": np.array(pop.tier_names, dtype=object)[pop.extra["start_tier"]],
+        "rfm_segment": np.array(RFM_SEGMENTS, dtype=object)[pop.extra["start_rfm"]],
+        "tier": np.array(pop.tier_names, dtype=object)[pop.extra["start_tier"]],
         "consent_channel": np.array(CHANNELS + ("none",), dtype=object)[
             pop.preferred_channel[rows]
         ],

@@ -100,7 +100,7 @@ def compare(
     progress
         Show a tqdm progress bar.
     by
-        Group kinds (``"segment"``, ``"start_stage"``, ``"start_tier"``,
+        Group kinds (``"segment"``, ``"start_stage"``, ``"rfm_segment"``, ``"tier"``,
         ``"consent_channel"``) for ``"by"`` in ``comparison.json`` (:meth:`Comparison.by_group`).
 
     Returns

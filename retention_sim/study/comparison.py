@@ -244,7 +244,7 @@ class Comparison(PairedStudy):
         Parameters
         ----------
         kind
-            ``"segment"``, ``"start_stage"``, ``"start_tier"`` or ``"consent_channel"``.
+            ``"segment"``, ``"start_stage"``, ``"rfm_segment"``, ``"tier"`` or ``"consent_channel"``.
         metrics
             Group metrics (default: contribution, retention rate, churned).
         """

@@ -1,7 +1,7 @@
 """Effects per group: every paired difference broken down by a group of the starting base.
 
 Each run records, per group of its starting customers (read on day 0: ``segment``,
-``start_stage``, ``start_tier``, ``consent_channel``; :func:`~retention_sim.model.result.
+``start_stage``, ``rfm_segment``, ``tier``, ``consent_channel``; :func:`~retention_sim.model.result.
 group_outcomes`), the group's size, contribution, customers retained and customers lost. For a
 candidate and a group the paired difference over replications has a t interval. The p-values
 of the groups are Holm-adjusted *across the groups* of that breakdown (per candidate and
