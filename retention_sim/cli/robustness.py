@@ -29,6 +29,7 @@ def _ranges(items: list[str] | None) -> dict[str, tuple[float, float]]:
 def _cmd_robustness(args: argparse.Namespace) -> int:
     from ..config.scenario import load_scenario
     from ..outputs import write_csv, write_json
+    from ..study.optimise import json_ready
     from ..study.robustness import robustness
     from ..study.uncertainty import default_uncertainty
 
@@ -70,7 +71,7 @@ def _cmd_robustness(args: argparse.Namespace) -> int:
             "most_influential": result.most_influential,
             "uncertain": {k: list(v) for k, v in uncertain.items()},
             "uncertainty_from": "--vary" if given else "default (study/uncertainty.py)",
-            "sensitivity": result.sensitivity.to_dict("records"),
+            "sensitivity": json_ready(result.sensitivity.to_dict("records")),
             "text": result.text,
         }
         written = [

@@ -92,7 +92,9 @@ class Robustness:
         difference candidate − baseline) and ``better`` (candidate better in this world).
     sensitivity
         One row per parameter: ``parameter``, ``low``, ``high`` (its range), ``spearman`` (rank
-        correlation with the difference), ``p_value``; sorted by ``|spearman|``, largest first.
+        correlation with the difference), ``p_value``, ``flips_at`` (where a straight-line fit
+        of the difference on the parameter crosses zero inside its range, else NaN); sorted by
+        ``|spearman|``, largest first.
     share_better
         Share of worlds in which the candidate is better.
     share_low, share_high
@@ -189,7 +191,16 @@ def _sensitivity(
 
             res = spearmanr(x, diff)
             rho, pv = float(res.statistic), float(res.pvalue)
-        rows.append({"parameter": p[0], "low": p[2], "high": p[3], "spearman": rho, "p_value": pv})
+        rows.append(
+            {
+                "parameter": p[0],
+                "low": p[2],
+                "high": p[3],
+                "spearman": rho,
+                "p_value": pv,
+                "flips_at": _flip(x, diff, p[2], p[3]),
+            }
+        )
     sens = pd.DataFrame(rows)
     return (
         sens.assign(_abs=sens["spearman"].abs())
@@ -197,6 +208,19 @@ def _sensitivity(
         .drop(columns="_abs")
         .reset_index(drop=True)
     )
+
+
+def _flip(x: np.ndarray, diff: np.ndarray, low: float, high: float) -> float:
+    """Where the least-squares line of the difference on ``x`` crosses zero, if inside
+    ``[low, high]`` (NaN otherwise): the value at which this parameter alone would flip the
+    verdict, the others held at their sampled spread."""
+    if np.ptp(x) == 0 or diff.size < 3:
+        return math.nan
+    b, a = np.polyfit(x, diff, 1)
+    if b == 0:
+        return math.nan
+    root = -a / b
+    return float(root) if low <= root <= high else math.nan
 
 
 def _describe(
@@ -236,9 +260,20 @@ def _describe(
             f"{top['spearman']:+.2f} with the difference): the higher it is, the {direction} "
             f"{cand_name} does against {base_name}."
         )
+        flips = top["flips_at"]
+        if not math.isnan(flips):
+            lines.append(
+                f"On a straight-line fit across the worlds, the verdict flips at {most} ≈ "
+                f"{flips:.4g} (its range {top['low']:.4g} to {top['high']:.4g})."
+            )
+        else:
+            lines.append(
+                f"Within its range ({top['low']:.4g} to {top['high']:.4g}) no flip is seen."
+            )
         for r in sens.iloc[1:].to_dict("records"):
             if not math.isnan(r["spearman"]):
-                lines.append(f"  {r['parameter']}: rank correlation {r['spearman']:+.2f}")
+                tail = "" if math.isnan(r["flips_at"]) else f"; flips at ≈ {r['flips_at']:.4g}"
+                lines.append(f"  {r['parameter']}: rank correlation {r['spearman']:+.2f}{tail}")
     else:
         lines.append("No parameter's influence could be measured (the difference did not vary).")
     return "\n".join(lines)

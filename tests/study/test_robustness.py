@@ -54,6 +54,15 @@ def test_message_cost_drives_the_profit_difference(default_scenario, bau):
     assert f"in {int(w['better'].sum())} of 6 sampled worlds" in r.text
     # the baseline (no contact) pays no email bill: its profit is the same in every world
     assert w["baseline"].nunique() == 1
+    # the difference is exactly linear in the price (behaviour does not change), so the price
+    # at which the verdict flips follows from any two worlds
+    c, d = w["channels.email.cost_per_message"].to_numpy(), w["difference"].to_numpy()
+    root = c[0] - d[0] * (c[1] - c[0]) / (d[1] - d[0])
+    if 0.0 <= root <= 20_000.0:
+        assert top["flips_at"] == pytest.approx(root, rel=1e-6)
+        assert "the verdict flips at channels.email.cost_per_message" in r.text
+    else:
+        assert np.isnan(top["flips_at"]) and "no flip is seen" in r.text
 
 
 def test_integer_fields_are_rounded_and_bad_ranges_refused(default_scenario, bau):
