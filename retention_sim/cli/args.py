@@ -24,6 +24,7 @@ __all__ = [
     "add_study_options",
     "add_guardrail_option",
     "add_execution_options",
+    "add_runner_options",
     "guardrails_from_args",
     "share_arg",
 ]
@@ -172,8 +173,13 @@ def add_study_options(p: argparse.ArgumentParser, *, replications: int) -> None:
 
 
 def add_execution_options(p: argparse.ArgumentParser) -> None:
-    """``--objective``, ``--backend``, ``--workers``, ``--dask``, ``--no-progress``."""
+    """``--objective``, then the runner options (:func:`add_runner_options`)."""
     p.add_argument("--objective", default="profit", help="metric to improve (default profit)")
+    add_runner_options(p)
+
+
+def add_runner_options(p: argparse.ArgumentParser) -> None:
+    """``--backend``, ``--workers``, ``--dask``, ``--no-progress``: where runs execute."""
     p.add_argument(
         "--backend",
         choices=("serial", "processes", "dask"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .args import nonneg_int, policy_arg, pos_int
+from .args import add_runner_options, nonneg_int, policy_arg, pos_int
 
 __all__ = ["register"]
 
@@ -114,16 +114,6 @@ def register(sub: Any) -> None:
         "(default 10000)",
     )
     p.add_argument("--seed", type=nonneg_int, default=0, help="seed (default 0)")
-    p.add_argument(
-        "--backend",
-        choices=("serial", "processes", "dask"),
-        default="processes",
-        help="where runs execute (default: a local process pool)",
-    )
-    p.add_argument("--workers", type=pos_int, help="worker processes (default: one per core)")
-    p.add_argument(
-        "--dask", metavar="local|ADDRESS", help="run on Dask: 'local' or tcp://host:8786"
-    )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_runner_options(p)
     p.add_argument("--out", help="folder for pilot.json")
     p.set_defaults(func=_cmd_pilot)

@@ -29,7 +29,7 @@ def _ranges(items: list[str] | None) -> dict[str, tuple[float, float]]:
 def _cmd_robustness(args: argparse.Namespace) -> int:
     from ..config.scenario import load_scenario
     from ..outputs import write_csv, write_json
-    from ..study.optimise import json_ready
+    from ..study.comparison import json_ready
     from ..study.robustness import robustness
     from ..study.uncertainty import default_uncertainty
 

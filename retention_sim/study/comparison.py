@@ -31,7 +31,7 @@ from .metrics import DAILY_SERIES, METRICS, format_metric, metric_label
 from .paired import PairedStudy
 from .verdict import Verdict, judge, verdict_record
 
-__all__ = ["Comparison", "comparison_text", "comparison_record", "format_by"]
+__all__ = ["Comparison", "comparison_text", "comparison_record", "format_by", "json_ready"]
 
 
 class Comparison(PairedStudy):
@@ -373,7 +373,7 @@ def comparison_text(c: Comparison, metrics: Sequence[str] | None = None) -> str:
 def comparison_record(c: Comparison, verdict: Verdict | None = None) -> dict[str, Any]:
     """A JSON-ready record of the study: facts, summary, every run's metrics, the verdict."""
     out: dict[str, Any] = {
-        "study": _clean(c.info),
+        "study": json_ready(c.info),
         "policies": c.policies,
         "baseline": c.baseline,
         "replications": c.replications,
@@ -381,25 +381,26 @@ def comparison_record(c: Comparison, verdict: Verdict | None = None) -> dict[str
         "level": c.level,
         "objective": c.objective,
         "metrics": list(METRICS),
-        "summary": _clean(c.summary().to_dict("records")),
+        "summary": json_ready(c.summary().to_dict("records")),
         "runs": {
-            p: {m: _clean(c._values[p][:, k].tolist()) for k, m in enumerate(METRICS)}
+            p: {m: json_ready(c._values[p][:, k].tolist()) for k, m in enumerate(METRICS)}
             for p in c.policies
         },
     }
     if c.by_kinds:
-        out["by"] = {k: _clean(c.by_group(k).to_dict("records")) for k in c.by_kinds}
+        out["by"] = {k: json_ready(c.by_group(k).to_dict("records")) for k in c.by_kinds}
     if verdict is not None:
-        out["verdict"] = _clean(verdict_record(verdict))
+        out["verdict"] = json_ready(verdict_record(verdict))
     return out
 
 
-def _clean(obj: Any) -> Any:
-    """JSON-ready: NaN and infinities become None, numpy scalars become Python numbers."""
+def json_ready(obj: Any) -> Any:
+    """JSON-ready: NaN and infinities become None, numpy scalars become Python numbers, dates
+    become ISO strings."""
     if isinstance(obj, Mapping):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {str(k): json_ready(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [json_ready(v) for v in obj]
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):

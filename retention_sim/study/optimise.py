@@ -33,6 +33,7 @@ from ..config.policy import Policy
 from ..config.scenario import Scenario
 from ..errors import InputError
 from . import statistics as st
+from .comparison import json_ready
 from .design import (
     Arm,
     build_tasks,
@@ -278,19 +279,6 @@ def _optimum(
     }
     record = json_ready(record)
     return Optimum(record, _text(record, scenario.economics.currency))
-
-
-def json_ready(obj: Any) -> Any:
-    """NaN and infinities become ``None``; numpy numbers become Python numbers."""
-    if isinstance(obj, Mapping):
-        return {str(k): json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_ready(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def _formatter(m: str, cur: str) -> Any:

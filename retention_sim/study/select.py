@@ -30,6 +30,7 @@ import numpy as np
 from ..config.scenario import Scenario
 from ..errors import InputError
 from . import statistics as st
+from .comparison import json_ready
 from .design import (
     Arm,
     build_tasks,
@@ -364,7 +365,7 @@ def _selection(
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         },
     }
-    record = _clean(record)
+    record = json_ready(record)
     return Selection(best, record, _text(record, cur))
 
 
@@ -418,15 +419,3 @@ def _text(rec: dict[str, Any], cur: str) -> str:
                 f"{format_metric(g['metric'], g['limit'], cur)}): {g['state'].upper()}"
             )
     return "\n".join(lines)
-
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
