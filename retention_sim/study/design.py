@@ -28,6 +28,7 @@ __all__ = [
     "build_tasks",
     "check_common",
     "execute",
+    "run_arms",
     "record_arms",
     "resolve_policies",
     "resolve_scenario",
@@ -186,6 +187,29 @@ def execute(
         results[i] = r
     # every missing result has just been filled in: no ``None`` is left
     return cast("list[dict[str, Any]]", results), len(todo), len(tasks) - len(todo)
+
+
+def run_arms(
+    runner: Runner,
+    store: ResultStore | None,
+    arms: Sequence[Arm],
+    replications: range,
+    *,
+    seed: int,
+    customers: int | None,
+    days: int | None,
+) -> tuple[list[dict[str, Any]], int, int]:
+    """Record the arms in the store, then run their ``replications`` through it
+    (:func:`record_arms`, :func:`build_tasks`, :func:`execute`).
+
+    Returns
+    -------
+    tuple
+        ``(results in task order, runs computed, runs read from the store)``.
+    """
+    record_arms(store, arms, seed=seed, customers=customers, days=days)
+    tasks = build_tasks(arms, replications, seed=seed, customers=customers, days=days)
+    return execute(tasks, runner, store)
 
 
 def check_common(replications: int, seed: int, customers: Any, days: Any) -> None:

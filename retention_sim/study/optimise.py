@@ -36,12 +36,10 @@ from . import statistics as st
 from .comparison import json_ready
 from .design import (
     Arm,
-    build_tasks,
     check_common,
-    execute,
-    record_arms,
     resolve_policies,
     resolve_scenario,
+    run_arms,
 )
 from .execution import Backend, Runner
 from .groups import GROUP_METRICS, check_by
@@ -178,11 +176,9 @@ def optimise(
                 sc, po = apply_overrides(scenario, pol, assign)
                 arms.append(Arm(f"{base_name}@{index[p]}", sc, po, point=index[p],
                                 extra={"optimise_point": assign}))  # fmt: skip
-            record_arms(store, arms, seed=seed, customers=customers, days=days)
-            tasks = build_tasks(
-                arms, range(replications), seed=seed, customers=customers, days=days
+            got, _, _ = run_arms(
+                runner, store, arms, range(replications), seed=seed, customers=customers, days=days
             )
-            got, _, _ = execute(tasks, runner, store)
             by_point = {index[p]: p for p in points}
             rows: dict[Point, list[Any]] = {p: [None] * replications for p in points}
             for r in got:

@@ -40,12 +40,10 @@ from ..errors import InputError
 from . import statistics as st
 from .design import (
     Arm,
-    build_tasks,
     check_common,
-    execute,
-    record_arms,
     resolve_policies,
     resolve_scenario,
+    run_arms,
 )
 from .execution import Backend, Runner
 from .metrics import LOWER_IS_BETTER, format_metric, metric_index, metric_label
@@ -352,10 +350,10 @@ def robustness(
         for name, pol in ((cand_name, cand), (base_name, base))
     ]
     store = ResultStore(out) if out is not None else None
-    record_arms(store, arms, seed=seed, customers=customers, days=days)
-    tasks = build_tasks(arms, range(replications), seed=seed, customers=customers, days=days)
     with Runner(backend, workers=workers, dask=dask, progress=progress) as runner:
-        results, _computed, _loaded = execute(tasks, runner, store)
+        results, _computed, _loaded = run_arms(
+            runner, store, arms, range(replications), seed=seed, customers=customers, days=days
+        )
 
     obj = np.full((2, int(draws), replications), np.nan)
     for r in results:

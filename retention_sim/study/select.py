@@ -33,12 +33,10 @@ from . import statistics as st
 from .comparison import json_ready
 from .design import (
     Arm,
-    build_tasks,
     check_common,
-    execute,
-    record_arms,
     resolve_policies,
     resolve_scenario,
+    run_arms,
 )
 from .execution import Backend, Runner
 from .guardrails import DEFAULT_GUARDRAILS, GuardrailCheck, check_guardrail, parse_guardrails
@@ -244,15 +242,15 @@ class _Runs:
         """Run replications ``reps`` of ``systems``; returns the number of runs."""
         todo = [self.arms[s] for s in systems]
         n0, horizon = self.customers, self.days
-        record_arms(self.store, todo, seed=self.seed, customers=n0, days=horizon)
-        tasks = build_tasks(todo, reps, seed=self.seed, customers=n0, days=horizon)
-        got, c, lo = execute(tasks, runner, self.store)
+        got, c, lo = run_arms(
+            runner, self.store, todo, reps, seed=self.seed, customers=n0, days=horizon
+        )
         self.computed[0] += c
         self.computed[1] += lo
         for r in got:
             row = np.array([r["metrics"][m] for m in METRICS], dtype=float)
             self.values.setdefault(r["replication"], {})[r["policy"]] = row
-        return len(tasks)
+        return len(got)
 
 
 def _infeasible(

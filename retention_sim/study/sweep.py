@@ -31,12 +31,10 @@ from ..errors import InputError
 from . import statistics as st
 from .design import (
     Arm,
-    build_tasks,
     check_common,
-    execute,
-    record_arms,
     resolve_policies,
     resolve_scenario,
+    run_arms,
 )
 from .execution import Backend, Runner, replication_seed
 from .guardrails import DEFAULT_GUARDRAILS, GuardrailCheck, check_guardrail, parse_guardrails
@@ -260,10 +258,10 @@ def sweep(
         for i, (sc, po) in enumerate(models)
     ]
     store = ResultStore(out) if out is not None else None
-    record_arms(store, arms, seed=seed, customers=customers, days=days)
-    tasks = build_tasks(arms, range(replications), seed=seed, customers=customers, days=days)
     with Runner(backend, workers=workers, dask=dask, progress=progress) as runner:
-        results, computed, loaded = execute(tasks, runner, store)
+        results, computed, loaded = run_arms(
+            runner, store, arms, range(replications), seed=seed, customers=customers, days=days
+        )
 
     n_pts = len(points)
     vals = np.full((n_pts, replications, len(METRICS)), np.nan)
