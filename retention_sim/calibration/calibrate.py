@@ -443,7 +443,15 @@ def calibrate(
     notes = _log_notes(log)
     h, fits, selected, spend, customers = _fit_log(log, time_unit, model, notes)
     data = log_scenario_data(
-        log, h, fits[selected], _MODEL_LABEL[selected], spend, time_unit, name, currency
+        log,
+        h,
+        fits[selected],
+        _MODEL_LABEL[selected],
+        spend,
+        time_unit,
+        name,
+        currency,
+        spend_fit=fits["gamma_gamma"],
     )
     if fitted_response is not None:
         data["response"] = fitted_response.model_dump(mode="json")

@@ -101,7 +101,7 @@ def register(sub: Any) -> None:
         action="append",
         metavar="FIELD=LOW..HIGH",
         help="an uncertain scenario field and its range (repeat); default: the stated "
-        "uncertainty (fitted: estimate +/- 2 SE; behavioural assumptions: x0.5 to x1.5)",
+        "uncertainty (fitted: its 95%% interval or estimate +/- 2 SE; behavioural assumptions: x0.5 to x1.5)",
     )
     p.add_argument("--draws", type=pos_int, default=20, help="worlds to draw (default 20)")
     p.add_argument(

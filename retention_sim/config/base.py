@@ -11,7 +11,13 @@ from pydantic import BaseModel, ConfigDict
 
 from ..errors import InputError
 
-__all__ = ["StrictModel", "content_hash", "apply_dotted", "LATE_OPTIONAL_FIELDS"]
+__all__ = [
+    "StrictModel",
+    "content_hash",
+    "apply_dotted",
+    "LATE_OPTIONAL_FIELDS",
+    "LATE_NEUTRAL_FIELDS",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -35,6 +41,9 @@ LATE_OPTIONAL_FIELDS: frozenset[str] = frozenset(
         "visits_per_year",
     }
 )
+#: Fields added after the hash format was fixed with a neutral value other than ``None``: at
+#: that value they are left out of the hash too.
+LATE_NEUTRAL_FIELDS: dict[str, float] = {"hazard_scale": 1.0}
 #: Fields that say where numbers come from without changing any: never part of the hash.
 METADATA_FIELDS: frozenset[str] = frozenset({"provenance"})
 
@@ -44,7 +53,9 @@ def _without_unset_late_fields(node: Any) -> Any:
         return {
             k: _without_unset_late_fields(v)
             for k, v in node.items()
-            if not (k in LATE_OPTIONAL_FIELDS and v is None) and k not in METADATA_FIELDS
+            if not (k in LATE_OPTIONAL_FIELDS and v is None)
+            and not (k in LATE_NEUTRAL_FIELDS and v == LATE_NEUTRAL_FIELDS[k])
+            and k not in METADATA_FIELDS
         }
     if isinstance(node, list):
         return [_without_unset_late_fields(v) for v in node]

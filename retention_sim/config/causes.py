@@ -106,7 +106,10 @@ class Causes(StrictModel):
 
 class Churn(StrictModel):
     """The churn causes; ``dropout_split`` says how an observed customer's fitted dropout
-    hazard is shared among them (written by ``retention-sim calibrate``)."""
+    hazard is shared among them (written by ``retention-sim calibrate``). ``hazard_scale``
+    multiplies every cause's base hazard, synthetic and observed customers alike: 1 is the
+    scenario as written; robustness varies it over a calibrated dropout's interval."""
 
     causes: Causes = Causes()
     dropout_split: dict[CauseName, NonNeg] | None = None
+    hazard_scale: Positive = 1.0

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import yaml
+from pydantic import field_validator
 
 from .base import StrictModel
 
@@ -37,6 +38,15 @@ class Source(StrictModel):
     kind: Kind
     source: str
     value: float | None = None  # the value a published source is for (None: any)
+    #: a fitted value's 95% interval, from the fit's covariance (``retention-sim calibrate``)
+    interval: tuple[float, float] | None = None
+
+    @field_validator("interval")
+    @classmethod
+    def _ordered(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not (math.isfinite(v[0]) and math.isfinite(v[1]) and v[0] <= v[1]):
+            raise ValueError(f"an interval is [low, high] with low <= high, got {list(v)}")
+        return v
 
 
 @functools.lru_cache(maxsize=1)
@@ -105,13 +115,16 @@ def parameter_sources(scenario: Any) -> pd.DataFrame:
             continue
         src = source_of(".".join(path), value, scenario)
         shown = value if not isinstance(value, (list, dict)) else yaml.safe_dump(value).strip()
+        text = src.source
+        if src.interval is not None:
+            text += f"; 95% interval [{src.interval[0]:.4g}, {src.interval[1]:.4g}]"
         rows.append(
             {
                 "section": path[0],
                 "parameter": ".".join(path[1:]),
                 "value": shown,
                 "kind": src.kind,
-                "source": src.source,
+                "source": text,
             }
         )
     return pd.DataFrame(rows, columns=["section", "parameter", "value", "kind", "source"])

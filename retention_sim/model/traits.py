@@ -71,7 +71,8 @@ def cause_base_hazards(
     A cause with ``yearly_probability_beta`` draws each customer's yearly probability from
     Beta(alpha, beta) (the shifted-beta-geometric model); otherwise the cause's
     ``annual_probability`` is turned into a daily hazard and, when the cause is frailty-driven,
-    multiplied by the customer's frailty.
+    multiplied by the customer's frailty. Every hazard is then multiplied by
+    ``churn.hazard_scale``.
     """
     n = frailty.shape[0]
     causes = scenario.churn.causes
@@ -87,6 +88,9 @@ def cause_base_hazards(
         else:
             h = daily_hazard(cause.annual_probability)
             out[:, k] = h * frailty if cause.frailty else h
+    scale = scenario.churn.hazard_scale
+    if scale != 1.0:
+        out *= scale
     return out
 
 

@@ -1,7 +1,9 @@
 """The stated uncertainty of a scenario's parameters: the ranges robustness draws worlds from.
 
 Where a parameter was **fitted** and carries a standard error (the ``response`` section that
-``calibrate-response`` writes: ``{estimate, se}``), its range is ``estimate ± 2·se``. For the
+``calibrate-response`` writes: ``{estimate, se}``), its range is ``estimate ± 2·se``. Where it
+was fitted and its provenance carries a 95% ``interval`` (what ``calibrate`` writes for the
+purchase, dropout and spend fields, from the fits' covariances), its range is that interval. For the
 **assumptions** that decide what contact does (the behavioural parameters below), the range is
 half to one and a half times the scenario's value; for the **published** ones among them, ±20%.
 These widths are themselves an assumption (docs/model.md, "Robustness"), and are stated with
@@ -71,7 +73,8 @@ def default_uncertainty(scenario: Scenario) -> dict[str, tuple[float, float]]:
     dict
         The behavioural assumptions (:data:`BEHAVIOURAL`, those present and non-zero) with
         ``value × (1 ± ASSUMED_WIDTH)`` (``PUBLISHED_WIDTH`` for a published value; a probability
-        capped at 1), and every fitted response coefficient with ``estimate ± 2 se``.
+        capped at 1), every fitted response coefficient with ``estimate ± 2 se``, and every
+        fitted field whose provenance carries an interval, with that interval.
     """
     data = scenario.model_dump(mode="json")
     out: dict[str, tuple[float, float]] = {}
@@ -81,7 +84,7 @@ def default_uncertainty(scenario: Scenario) -> dict[str, tuple[float, float]]:
             continue
         src = source_of(path, v, scenario)
         if src.kind == "fitted":
-            continue  # a fitted value without a standard error here: not varied
+            continue  # fitted: varied below if its interval is known
         w = PUBLISHED_WIDTH if src.kind == "published" else ASSUMED_WIDTH
         low, high = float(v) * (1 - w), float(v) * (1 + w)
         if "probability" in path or path.endswith("_rate"):
@@ -91,4 +94,17 @@ def default_uncertainty(scenario: Scenario) -> dict[str, tuple[float, float]]:
         out[path] = (low, high)
     if data.get("response") is not None:
         _fitted(data["response"], "response", out)
+    for path in _with_interval(scenario):
+        v = _get(data, path)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v == 0:
+            continue  # e.g. a fitted dropout since shared among causes
+        src = source_of(path, v, scenario)
+        if src.kind == "fitted" and src.interval is not None:
+            out[path] = (float(src.interval[0]), float(src.interval[1]))
     return out
+
+
+def _with_interval(scenario: Scenario) -> list[str]:
+    """The scenario's own provenance entries that carry an interval (no ``*`` patterns)."""
+    own = scenario.provenance or {}
+    return [k for k, v in own.items() if "*" not in k and v.interval is not None]

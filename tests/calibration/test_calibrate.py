@@ -127,6 +127,45 @@ def test_the_scenario_carries_the_fit(known_log):
     assert cal.scenario.population.arrivals_per_day == 0 and not cal.scenario.loyalty.enabled
 
 
+def test_the_scenario_carries_each_fits_interval_and_robustness_varies_it(known_log):
+    """calibrate writes a 95% interval beside every fitted purchase, dropout and spend field;
+    those intervals hold the truth the log was simulated from, and they are the ranges
+    robustness draws worlds from (the dropout level as churn.hazard_scale, whatever the split)."""
+    from retention_sim.config.provenance import parameter_sources
+    from retention_sim.study.uncertainty import default_uncertainty
+
+    cal = calibrate(known_log, time_unit="week", model="pareto_nbd", split="seed")
+    prov = cal.scenario.provenance
+    seg = "population.segments.calibrated"
+    truth = {
+        f"{seg}.purchase_rate_per_year.mean": RATE_MEAN_PER_YEAR,
+        f"{seg}.purchase_rate_per_year.shape": RATE_SHAPE,
+        f"{seg}.frailty_shape": DROPOUT_SHAPE,
+        f"{seg}.spend.p": SPEND_P,
+        f"{seg}.spend.q": SPEND_Q,
+        f"{seg}.spend.mean_per_purchase": SPEND_MEAN,
+    }
+    data = cal.scenario.model_dump(mode="json")
+    for key, true in truth.items():
+        lo, hi = prov[key].interval
+        node = data
+        for k in key.split("."):
+            node = node[k]
+        assert lo < node < hi and lo < true < hi, (key, lo, node, true, hi)
+    # the dropout level relative to the fit, around 1, holding the true hazard's ratio
+    lo, hi = prov["churn.hazard_scale"].interval
+    p = cal.fits["pareto_nbd"].params
+    fitted_hazard = p["s"] / (p["beta"] * 7)
+    true_hazard = -math.log1p(-DROPOUT_ANNUAL) / 365
+    assert lo < 1 < hi and lo < true_hazard / fitted_hazard < hi
+    u = default_uncertainty(cal.scenario)
+    for key in [*truth, "churn.hazard_scale"]:
+        assert u[key] == pytest.approx(prov[key].interval), key
+    # and the assumptions table shows them beside the values
+    shown = parameter_sources(cal.scenario).set_index("parameter")["source"]
+    assert "95% interval [" in shown["segments.calibrated.purchase_rate_per_year.mean"]
+
+
 def test_bgnbd_dropout_is_moment_matched():
     rng = np.random.default_rng(1)
     r, alpha, a, b = 0.243, 4.414, 0.793, 2.426

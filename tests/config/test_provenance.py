@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from retention_sim import scenario_from_dict
+import pytest
+
+from retention_sim import InputError, scenario_from_dict
 from retention_sim.calibration.calibrate import calibrate
 from retention_sim.config.provenance import KINDS, default_sources, parameter_sources
 
@@ -67,3 +69,21 @@ def test_provenance_never_changes_a_scenarios_hash(default_scenario):
     noted = scenario_from_dict(data)
     assert noted.content_hash() == default_scenario.content_hash()
     assert _row(parameter_sources(noted), "service", "agents")["source"] == "rota 2026"
+
+
+def test_a_late_field_at_its_neutral_value_keeps_the_hash(default_scenario):
+    """churn.hazard_scale = 1 is the scenario as it was before the field existed: same hash,
+    so existing result stores stay valid; any other value is another scenario."""
+    from retention_sim.config.base import LATE_NEUTRAL_FIELDS
+
+    assert LATE_NEUTRAL_FIELDS == {"hazard_scale": 1.0}
+    same = default_scenario.with_overrides({"churn.hazard_scale": 1.0})
+    other = default_scenario.with_overrides({"churn.hazard_scale": 1.1})
+    assert same.content_hash() == default_scenario.content_hash() != other.content_hash()
+
+
+def test_an_interval_must_be_ordered(default_scenario):
+    data = default_scenario.model_dump(mode="json")
+    data["provenance"] = {"service.agents": {"kind": "fitted", "source": "x", "interval": [5, 2]}}
+    with pytest.raises(InputError, match="low <= high"):
+        scenario_from_dict(data)

@@ -120,3 +120,7 @@ def test_calibration_fields_place_the_fitted_posterior_on_the_observed_rows(tmp_
     assert np.allclose(lam_b[small], 0.5 * lam_a[small], rtol=1e-9)
     assert np.array_equal(b.last_valued_touch_day[:n], b.acquired_day[:n])
     assert (a.last_valued_touch_day[:n] > a.acquired_day[:n]).any()
+    # hazard_scale (a calibrated dropout's interval, for robustness) scales every hazard
+    c = build_world(shaped.with_overrides({"churn.hazard_scale": 1.3}), seed=4, days=30, history=h)
+    assert np.allclose(c.pop.base_hazard[:n], 1.3 * b.base_hazard[:n], rtol=1e-12)
+    assert (b.base_hazard[:n] > 0).any()
