@@ -20,7 +20,8 @@ def _name(req: str) -> str:
 def test_environment_yml_lists_the_same_dependencies_as_pyproject(root):
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     pip_deps = {_name(d) for d in project["dependencies"]}
-    pip_deps |= {_name(d) for d in project["optional-dependencies"]["test"]}
+    for extra in project["optional-dependencies"].values():
+        pip_deps |= {_name(d) for d in extra}
     env = yaml.safe_load((root / "environment.yml").read_text())
     conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)}
     conda -= {"python", "pip"}
@@ -32,7 +33,10 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject(root):
 
 def test_versions_agree(root):
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
-    pins = {_name(d): d.replace(" ", "")[len(_name(d)) :] for d in project["dependencies"]}
+    every = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        every += extra
+    pins = {_name(d): d.replace(" ", "")[len(_name(d)) :] for d in every}
     env = yaml.safe_load((root / "environment.yml").read_text())
     for d in env["dependencies"]:
         if isinstance(d, str) and _name(d) in pins:

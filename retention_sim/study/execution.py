@@ -18,9 +18,13 @@ customers and the same luck (common random numbers, DESIGN.md §5).
 
 Backends
 --------
-``"serial"`` runs in this process; ``"processes"`` uses a
-:class:`concurrent.futures.ProcessPoolExecutor` with the ``spawn`` start method (fresh
-interpreters, no state inherited by ``fork``); ``"dask"`` submits to a ``distributed`` cluster,
+``"serial"`` runs in this process; ``"processes"`` uses loky's process pool
+(:class:`loky.ProcessPoolExecutor`: fresh interpreters started by fork+exec, no state inherited
+by ``fork``). Unlike :class:`concurrent.futures.ProcessPoolExecutor` with ``spawn``, loky's
+workers do not re-run the caller's ``__main__`` module, so a plain script without an
+``if __name__ == "__main__":`` guard works (the README example is such a script, and the test
+suite runs it), as do notebooks; the unit of work lives in this package and is pickled by
+reference. ``"dask"`` submits to a ``distributed`` cluster (the ``[dask]`` extra),
 either a :class:`distributed.LocalCluster` started and closed here (``dask="local"``) or an
 existing scheduler (``dask="tcp://host:8786"``). The simulation is deterministic given its seed,
 so every backend returns bit-identical results; callers sort by (policy, replication) before
@@ -29,18 +33,20 @@ aggregating, so completion order never matters.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..errors import InputError
 from ..model.random_streams import replication_seed
 from .metrics import daily_series, flatten_summary
 
 if TYPE_CHECKING:
+    from loky import ProcessPoolExecutor
+
     from ..config.policy import Policy
     from ..config.scenario import Scenario
 
@@ -130,6 +136,17 @@ def run_replication(task: RunTask) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- runner
+def _require_dask() -> None:
+    """Refuse the Dask backend in one line, before any work, when the ``[dask]`` extra is not
+    installed."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise InputError(
+            "the dask backend needs dask and distributed: pip install 'retention_sim[dask]'"
+        ) from None
+
+
 def _progress_bar(total: int, enabled: bool, desc: str):
     from tqdm.auto import tqdm
 
@@ -177,6 +194,8 @@ class Runner:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         if workers is not None and workers < 1:
             raise ValueError("workers must be at least 1")
+        if backend == "dask":
+            _require_dask()
         self.backend = backend
         self.workers = workers
         self.dask = dask if dask is not None else ("local" if backend == "dask" else None)
@@ -197,7 +216,7 @@ class Runner:
     def close(self) -> None:
         """Shut down the process pool or the Dask client (and a cluster started here)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=True)
             self._pool = None
         if self._client is not None:
             self._client.close()
@@ -212,8 +231,9 @@ class Runner:
             self._pool.shutdown(wait=True)
             self._pool = None
         if self._pool is None:
-            ctx = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=size, mp_context=ctx)
+            from loky import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(max_workers=size)
             self._pool_size = size
         return self._pool
 
@@ -307,8 +327,8 @@ class Runner:
         except BaseException:
             for f in futures:
                 f.cancel()
-            # the pool's workers may be busy with runs in flight: do not wait for them
-            pool.shutdown(wait=False, cancel_futures=True)
+            # the pool's workers may be busy with runs in flight: stop them, do not wait
+            pool.shutdown(wait=False, kill_workers=True)
             self._pool = None
             raise
         return results

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -101,3 +103,33 @@ def test_progress_bar_is_shown_when_asked(default_scenario, capsys):
     with Runner("serial", progress=True) as runner:
         runner.run(tasks, desc="simulating")
     assert "simulating" in capsys.readouterr().err
+
+
+def test_the_core_install_needs_neither_dask_nor_the_test_tools(tmp_path):
+    """dask and distributed are the [dask] extra, nbval and pytest the [test] extra: with them
+    unimportable, the package imports, the process pool runs (no main guard in this script),
+    and asking for Dask says which extra to install, in one line."""
+    script = tmp_path / "core_only.py"
+    script.write_text(
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in {'dask', 'distributed', 'nbval', 'pytest', 'hypothesis'}:\n"
+        "            raise ImportError(f'blocked {name}')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from retention_sim import InputError, compare, load_scenario\n"
+        "sc = load_scenario('default')\n"
+        "kw = dict(replications=2, customers=100, days=10, progress=False)\n"
+        "c = compare(sc, ['bau_default', None], backend='processes', workers=2, **kw)\n"
+        "print('pool ok', c.replications)\n"
+        "try:\n"
+        "    compare(sc, ['bau_default', None], dask='local', **kw)\n"
+        "except InputError as e:\n"
+        "    print('dask:', e)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "pool ok 2" in done.stdout
+    assert "dask: the dask backend needs dask and distributed: pip install" in done.stdout
