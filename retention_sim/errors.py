@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["InputError", "ProbabilityClipWarning"]
+__all__ = ["InputError", "ProbabilityClipWarning", "did_you_mean", "unknown"]
 
 
 class InputError(ValueError):
@@ -40,3 +42,19 @@ class InputError(ValueError):
 
 class ProbabilityClipWarning(UserWarning):
     """A combination of parameters pushed a probability outside [0, 1]; it was clipped."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``" (did you mean 'x'?)"`` for the closest of ``choices``, or ``""`` if none is close."""
+    close = difflib.get_close_matches(str(word), sorted(map(str, choices)), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"
+
+
+def unknown(what: str, word: str, choices: Iterable[str]) -> str:
+    """``"unknown WHAT 'word' (did you mean 'x'?)"``, or with the known names listed when none
+    is close."""
+    choices = list(choices)
+    hint = did_you_mean(word, choices)
+    return f"unknown {what} {word!r}" + (hint or f"; known: {', '.join(map(str, choices))}")

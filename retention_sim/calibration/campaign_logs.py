@@ -56,7 +56,7 @@ def _read_messages(
 ) -> pd.DataFrame:
     """One row per customer: ``customer_id``, ``arm``, ``send_day`` (checked)."""
     src = str(path)
-    raw = read_csv_text(path, ",")
+    raw = read_csv_text(path)
     raw.columns = [str(c).strip() for c in raw.columns]
     columns = list(raw.columns)
     for role, name, option in (

@@ -219,7 +219,7 @@ def read_experiment(
     feature_cols: Sequence[str] = (),
     effect_cols: Sequence[str] = (),
     channel: str = "email",
-    sep: str = ",",
+    sep: str | None = None,
 ) -> Experiment:
     """Read and validate a randomised campaign (see the module docstring).
 

@@ -11,16 +11,41 @@ import pandas as pd
 
 from ..errors import InputError
 
-__all__ = ["read_csv_text", "lines", "examples", "missing_column_error"]
+__all__ = ["read_csv_text", "detect_separator", "SEPARATORS", "lines", "examples"]
+__all__ += ["missing_column_error"]
 
 _MAX_LISTED = 5  # offending lines quoted in one error message
+#: The field separators recognised in a header line, by name.
+SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
-def read_csv_text(p: Path, sep: str) -> pd.DataFrame:
-    """Every cell as text (nothing guessed), or one line saying why the file is unreadable."""
+def detect_separator(p: Path) -> str:
+    """The separator of ``p``'s header line: whichever of :data:`SEPARATORS` it holds most
+    often (a comma when it holds none, e.g. a one-column file). Quoted names are skipped."""
+    import gzip
+
+    opener = gzip.open if p.suffix == ".gz" else open
+    try:
+        with opener(p, "rt", encoding="utf-8", errors="replace") as fh:
+            header = fh.readline()
+    except OSError:
+        return ","
+    unquoted = "".join(header.split('"')[::2])
+    counts = {s: unquoted.count(s) for s in SEPARATORS}
+    best = max(counts, key=lambda s: counts[s])
+    return best if counts[best] > 0 else ","
+
+
+def read_csv_text(p: Path, sep: str | None = None) -> pd.DataFrame:
+    """Every cell as text (nothing guessed), or one line saying why the file is unreadable.
+
+    ``sep=None`` takes the separator from the header line (:func:`detect_separator`), so a
+    semicolon-, tab- or pipe-separated export reads as well as a comma-separated one."""
     src = str(p)
     if not p.is_file():
         raise InputError("file not found", source=src)
+    if sep is None:
+        sep = detect_separator(p)
     try:
         return pd.read_csv(
             p,

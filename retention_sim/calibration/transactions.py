@@ -178,9 +178,15 @@ def _checked_values(
     amount = pd.to_numeric(raw[amount_col].str.strip(), errors="coerce")
     bad = (~np.isfinite(amount.to_numpy(dtype=float, na_value=np.nan))) | amount.isna().to_numpy()
     if bad.any():
+        decimal_comma = raw[amount_col][bad].str.strip().str.fullmatch(r"-?\d+,\d+").all()
+        hint = (
+            "; they look like decimal commas: write amounts with a decimal point (12.50)"
+            if decimal_comma
+            else ""
+        )
         raise InputError(
             f"column {amount_col!r}: {int(bad.sum())} value(s) are not numbers on "
-            f"{lines(bad, line_no)}: {examples(bad, raw[amount_col])}",
+            f"{lines(bad, line_no)}: {examples(bad, raw[amount_col])}{hint}",
             source=src,
         )
     bad = (amount < 0).to_numpy()
@@ -204,7 +210,7 @@ def read_transactions(
     until: str | Any | None = None,
     date_format: str | None = None,
     duplicates: Literal["keep", "drop"] = "keep",
-    sep: str = ",",
+    sep: str | None = None,
 ) -> TransactionLog:
     """Read and validate a transaction log (one row per purchase).
 
@@ -222,7 +228,7 @@ def read_transactions(
     duplicates
         ``"keep"`` (default) or ``"drop"`` exact duplicate rows (see the module docstring).
     sep
-        Field separator.
+        Field separator (``None``: the one the header line uses, see :func:`.tables.detect_separator`).
 
     Returns
     -------

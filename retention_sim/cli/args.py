@@ -14,6 +14,7 @@ from ..errors import InputError
 
 __all__ = [
     "EXIT_BAD_INPUT",
+    "HelpFormatter",
     "Parser",
     "nonneg_int",
     "pos_int",
@@ -32,8 +33,34 @@ __all__ = [
 EXIT_BAD_INPUT = 2
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Plain-text help: every option's default shown (unless its help already gives it), and
+    docstring markup (````x````) printed as plain text."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is argparse.SUPPRESS or "default" in text.lower():
+            return text
+        if not action.option_strings or action.required or action.nargs == 0:
+            return text
+        if action.default is None or action.default == []:
+            return text + " (default: none)"
+        return text + " (default: %(default)s)"
+
+    def _format_text(self, text: str) -> str:
+        return super()._format_text(text.replace("``", ""))
+
+    def _expand_help(self, action: argparse.Action) -> str:
+        return super()._expand_help(action).replace("``", "")
+
+
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line and exit status 2, like every bad input."""
+    """An argument parser whose errors are one line and exit status 2, like every bad input,
+    and whose help is plain text with every default shown (:class:`HelpFormatter`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")

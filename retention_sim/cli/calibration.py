@@ -112,7 +112,13 @@ def register(sub: Any) -> None:
         help="simulate the observed customers forward (no marketing contact, or --policy)",
     )
     fc.add_argument("scenario", help="scenario YAML (from calibrate)")
-    fc.add_argument("--customers", required=True, help="customers file (calibrate --customers-out)")
+    fc.add_argument(
+        "--customers-file",
+        "--customers",
+        dest="customers",
+        required=True,
+        help="customers file written by calibrate --customers-out (--customers is an alias)",
+    )
     fc.add_argument("--from", dest="start", required=True, help="first day of the window")
     fc.add_argument("--to", dest="end", required=True, help="last day of the window")
     fc.add_argument(

@@ -8,10 +8,14 @@ sub-commands with ``register(subparsers)``.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from .._version import __version__
 from ..errors import InputError
+from ..outputs import check_writable_dir
 from . import bench, calibration, optimise, pilot, report, robustness, run, study
 from .args import EXIT_BAD_INPUT, Parser
 
@@ -24,10 +28,31 @@ COMMAND_GROUPS = (run, study, optimise, pilot, robustness, calibration, report, 
 def build_parser() -> Parser:
     """The argument parser of ``retention-sim``, every command group registered."""
     p = Parser(prog="retention-sim", description=(__doc__ or "").split("\n\n")[0])
+    p.add_argument("--version", action="version", version=f"retention-sim {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     for group in COMMAND_GROUPS:
         group.register(sub)
     return p
+
+
+#: Commands whose output option names a file (its folder is checked), not a folder.
+_FILE_OUTPUTS = {"calibrate": ("out", "customers_out", "report"), "forecast": ("out",)}
+_FILE_OUTPUTS |= {"calibrate-response": ("out", "report"), "bench": ("json",)}
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an output place that cannot be written, before any work starts."""
+    files = _FILE_OUTPUTS.get(args.command)
+    if files is None:
+        if getattr(args, "out", None):
+            check_writable_dir(args.out)
+        return
+    for name in files:
+        target = getattr(args, name, None)
+        if target:
+            if Path(target).is_dir():
+                raise InputError("is a folder; give a file name", source=target)
+            check_writable_dir(Path(target).parent)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _check_outputs(args)
         return int(args.func(args) or 0)
     except InputError as exc:
         print(f"retention-sim: error: {exc}", file=sys.stderr)

@@ -37,6 +37,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         workers=args.workers,
         pilots=args.pilots,
         robustness_draws=args.robustness_draws,
+        progress=not args.no_progress,
     )
     print(f"wrote {html} and {Path(args.out) / 'report.ipynb'}")
     return 0
@@ -54,14 +55,15 @@ def register(sub: Any) -> None:
     r = sub.add_parser(
         "report", help="render the policy-comparison report (papermill notebook → HTML)"
     )
-    r.add_argument("scenario", help="scenario YAML file")
+    r.add_argument("scenario", help="scenario YAML file or preset name")
     r.add_argument(
         "-p",
         "--policy",
         action="append",
         required=True,
         dest="policies",
-        help="policy YAML file (repeat; the first is the baseline unless --baseline)",
+        help="policy YAML file or preset name (repeat; the first is the baseline unless "
+        "--baseline)",
     )
     r.add_argument("--baseline", help="name of the baseline policy (default: the first)")
     r.add_argument(
@@ -84,5 +86,12 @@ def register(sub: Any) -> None:
         default=10,
         help="plausible worlds for the robustness section (default 10; 0 = none)",
     )
-    r.add_argument("--out", required=True, help="output folder, e.g. reports/NAME")
+    r.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (the replications, then the notebook's cells)",
+    )
+    r.add_argument(
+        "--out", required=True, help="output folder, e.g. reports/NAME (keeps its result store)"
+    )
     r.set_defaults(func=_cmd_report)

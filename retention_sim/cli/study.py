@@ -18,7 +18,16 @@ from .args import (
     pos_int,
 )
 
-__all__ = ["register"]
+__all__ = ["register", "runs_line"]
+
+
+def runs_line(info: dict[str, Any]) -> str:
+    """How many runs a study read from its result store and how many it computed."""
+    loaded, computed = int(info.get("runs_loaded", 0)), int(info.get("runs_computed", 0))
+    return (
+        f"result store: {loaded:,} finished run{'s' if loaded != 1 else ''} reused, "
+        f"{computed:,} computed"
+    )
 
 
 def _grid(items: Sequence[str]) -> dict[str, list[Any]]:
@@ -84,6 +93,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         print()
         print(verdict.text)
     if args.out:
+        print(runs_line(comparison.info))
         written = comparison.write(args.out, verdict=verdict)
         print("wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import InputError
+from ..errors import InputError, did_you_mean
 
 __all__ = [
     "StrictModel",
@@ -99,12 +99,17 @@ def apply_dotted(data: dict[str, Any], overrides: dict[str, Any], *, kind: str) 
             elif isinstance(node, dict) and k in node and node[k] is not None:
                 node = node[k]
             else:
-                raise InputError(f"no such {kind} field {path!r}", field=path)
+                raise InputError(f"no such {kind} field {path!r}{_hint(node, k)}", field=path)
         last = keys[-1]
         if isinstance(node, list):
             node[_index(node, last, path, kind)] = value
         elif isinstance(node, dict) and last in node:
             node[last] = value
         else:
-            raise InputError(f"no such {kind} field {path!r}", field=path)
+            raise InputError(f"no such {kind} field {path!r}{_hint(node, last)}", field=path)
     return data
+
+
+def _hint(node: Any, key: str) -> str:
+    """ "did you mean" among the fields where ``key`` was looked for."""
+    return did_you_mean(key, [str(k) for k in node]) if isinstance(node, dict) else ""

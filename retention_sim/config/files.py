@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ..errors import InputError
+from ..errors import InputError, did_you_mean
 
 __all__ = ["read_yaml_mapping", "validate_model", "load_model"]
 
@@ -84,31 +84,111 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+#: Parts of pydantic's error locations that name a branch of a union or a validator, not a
+#: field (``literal['email','sms']``, ``function-after[...]``, ``str``): never shown.
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "none", "dict", "list", "date", "datetime"})
+
+
+def _is_internal(part: Any) -> bool:
+    return isinstance(part, str) and (
+        "[" in part or part.startswith("function-") or part in _TYPE_TAGS
+    )
+
+
+def _field_names(model: type[BaseModel]) -> set[str]:
+    """Every field name of ``model`` and of the models nested in it (for "did you mean")."""
+    seen: set[type[BaseModel]] = set()
+    names: set[str] = set()
+
+    def walk(tp: Any) -> None:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if tp in seen:
+                return
+            seen.add(tp)
+            for name, f in tp.model_fields.items():
+                names.add(name)
+                walk(f.annotation)
+        for arg in getattr(tp, "__args__", ()) or ():
+            walk(arg)
+        if hasattr(tp, "__origin__"):
+            walk(tp.__origin__)
+        if hasattr(tp, "__metadata__"):  # Annotated
+            walk(getattr(tp, "__origin__", None))
+
+    walk(model)
+    return names
+
+
+def _sentence(error: dict[str, Any], fields: set[str]) -> str:
+    """One plain sentence for one pydantic error."""
+    kind, msg = error["type"], str(error["msg"])
+    if msg.startswith("Value error, "):
+        return msg[len("Value error, ") :]
+    if kind == "extra_forbidden":
+        return "unknown field" + did_you_mean(str(error["loc"][-1]), fields)
+    if kind == "missing":
+        return "required field is missing"
+    if msg.startswith("Input should be "):
+        return "must be " + msg[len("Input should be ") :]
+    return msg[:1].lower() + msg[1:]
+
+
+def _problems(errors: list[dict[str, Any]], fields: set[str]) -> list[tuple[str, str]]:
+    """``(field path, sentence)`` per problem: a union's branches at one field merge into one
+    (their allowed values joined), and pydantic's branch labels are dropped."""
+    order: list[tuple[Any, ...]] = []
+    by_loc: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for e in errors:
+        loc = tuple(p for p in e["loc"] if not _is_internal(p))
+        if loc not in by_loc:
+            order.append(loc)
+            by_loc[loc] = []
+        by_loc[loc].append(e)
+    out = []
+    for loc in order:
+        group = by_loc[loc]
+        literals = [e for e in group if e["type"] == "literal_error"]
+        if literals:
+            allowed: list[str] = []
+            for e in literals:
+                expected = str((e.get("ctx") or {}).get("expected", ""))
+                allowed += [a.strip() for a in expected.replace(" or ", ", ").split(",") if a]
+            allowed = list(dict.fromkeys(allowed))
+            given = literals[0].get("input")
+            words = ", ".join(allowed[:-1]) + (" or " if len(allowed) > 1 else "") + allowed[-1]
+            text = f"must be {words}" if allowed else "is not an allowed value"
+            if isinstance(given, str):
+                text = f"{given!r} is not allowed; {text}"
+                text += did_you_mean(given, [a.strip("'") for a in allowed])
+            out.append((_field_path(loc), text))
+        else:
+            out.append((_field_path(loc), _sentence(group[0], fields)))
+    return out
+
+
+#: At most this many problems are listed in the one line; the rest are counted.
+MAX_PROBLEMS = 5
+
+
 def validate_model(model: type[M], data: Any, *, source: str | Path | None = None) -> M:
     """Validate ``data`` as ``model``; on failure raise one :class:`InputError`.
 
-    The message names the first failing field path and the problem; when several fields fail,
-    it says how many more there are.
+    The message is one line: each problem as ``field: plain sentence`` (a union's branches at
+    one field merged into one sentence, pydantic's internal labels dropped, "did you mean" for
+    unknown fields and values), at most :data:`MAX_PROBLEMS`, then how many more.
     """
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        first = errors[0]
-        loc = tuple(
-            p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-"))
-        )
-        msg = first["msg"]
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
-        if first["type"] == "extra_forbidden":
-            msg = "unknown field"
-        elif first["type"] == "missing":
-            msg = "required field is missing"
-        more = len(errors) - 1
-        if more:
-            msg += f" (and {more} more problem{'s' if more > 1 else ''})"
-        raise InputError(msg, source=source, field=_field_path(loc)) from None
+        errors = [dict(e) for e in exc.errors(include_url=False)]
+        problems = _problems(errors, _field_names(model))
+        if len(problems) == 1:
+            raise InputError(problems[0][1], source=source, field=problems[0][0]) from None
+        shown = "; ".join(f"{f}: {m}" for f, m in problems[:MAX_PROBLEMS])
+        more = len(problems) - MAX_PROBLEMS
+        if more > 0:
+            shown += f"; and {more} more problem{'s' if more > 1 else ''}"
+        raise InputError(shown, source=source) from None
 
 
 def load_model(model: type[M], path: str | Path) -> M:

@@ -8,15 +8,17 @@ Audiences are declarative filters; nothing in a policy is ever evaluated as code
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from ..errors import InputError
+from ..errors import InputError, did_you_mean
 from ..vocabulary import ChannelName, StageName
 from .base import StrictModel, apply_dotted, content_hash
 from .files import load_model, validate_model
+from .presets import resolve_preset
 from .scenario import Scenario
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "load_policy",
     "policy_from_dict",
     "check_against_scenario",
+    "derived_name",
     "RFM_SEGMENTS",
 ]
 
@@ -298,13 +301,40 @@ class Policy(StrictModel):
         """A stable hash of the validated content (for result stores and manifests)."""
         return content_hash(self)
 
-    def with_overrides(self, overrides: dict[str, Any]) -> Policy:
+    def with_overrides(self, overrides: dict[str, Any], *, name: str | None = None) -> Policy:
         """A copy with dotted-path fields replaced (list items by index), re-validated.
 
         Example: ``{"campaigns.0.cadence.every_n_days": 3, "guardrails.holdout_share": 0.1}``.
+
+        Parameters
+        ----------
+        overrides
+            ``{dotted path: value}``.
+        name
+            The copy's name. By default it is the original's name with the overrides, e.g.
+            ``bau_default (campaigns.0.cadence.every_n_days=3)``, so that a study can hold the
+            original and the copy side by side; an override of ``name`` itself wins.
         """
         data = apply_dotted(self.model_dump(mode="json"), overrides, kind="policy")
+        if name is not None:
+            data["name"] = name
+        elif "name" not in overrides and overrides:
+            data["name"] = derived_name(self.name, overrides)
         return policy_from_dict(_drop_none(data), source="(overrides)")
+
+
+def derived_name(base: str, overrides: Mapping[str, Any]) -> str:
+    """``base (path=value, ...)``: the name of a policy derived from ``base`` by overrides."""
+    parts = ", ".join(f"{k}={_short(v)}" for k, v in overrides.items())
+    return f"{base} ({parts})"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_short(v) for v in value) + "]"
+    return str(value)
 
 
 def _drop_none(obj: Any) -> Any:
@@ -325,7 +355,8 @@ def check_against_scenario(policy: Policy, scenario: Scenario, source: str) -> N
         for ch in channels:
             if ch != "preferred" and ch not in scenario.channels:
                 raise InputError(
-                    f"channel {ch!r} is not defined in scenario {scenario.name!r}",
+                    f"channel {ch!r} is not defined in scenario {scenario.name!r}"
+                    + did_you_mean(ch, [*scenario.channels, "preferred"]),
                     source=source,
                     field=f"campaigns[{i}].channel",
                 )
@@ -346,7 +377,8 @@ def check_against_scenario(policy: Policy, scenario: Scenario, source: str) -> N
             bad = set(named or []) - known
             if bad:
                 raise InputError(
-                    f"unknown {what}(s) {sorted(bad)}; the scenario has {sorted(known)}",
+                    f"unknown {what}(s) {sorted(bad)}; the scenario has {sorted(known)}"
+                    + did_you_mean(sorted(bad)[0], known),
                     source=source,
                     field=f"campaigns[{i}].audience.{what}s",
                 )
@@ -368,7 +400,8 @@ def load_policy(path: str | Path, *, scenario: Scenario | None = None) -> Policy
     Parameters
     ----------
     path
-        A policy file such as ``params/policies/bau_default.yaml``.
+        A policy file such as ``params/policies/bau_default.yaml``, or a preset's name
+        (``"bau_default"``; see :mod:`retention_sim.config.presets`).
     scenario
         If given, also check that the policy's channels, segments and tiers exist in it.
 
@@ -377,6 +410,7 @@ def load_policy(path: str | Path, *, scenario: Scenario | None = None) -> Policy
     InputError
         One message naming the file, the field path and the problem.
     """
+    path = resolve_preset(path, "policy")
     pol = load_model(Policy, path)
     if scenario is not None:
         check_against_scenario(pol, scenario, str(path))

@@ -17,6 +17,7 @@ from ..vocabulary import CHANNELS, ChannelName, StageName
 from .base import StrictModel, apply_dotted, content_hash
 from .causes import Churn
 from .files import load_model, validate_model
+from .presets import resolve_preset
 from .provenance import Source
 from .response import ResponseModel
 from .units import Days, Multiplier, NonNeg, Positive, Probability, Share
@@ -423,7 +424,8 @@ def load_scenario(path: str | Path) -> Scenario:
     Parameters
     ----------
     path
-        A scenario file such as ``params/scenarios/default.yaml``.
+        A scenario file such as ``params/scenarios/default.yaml``, or a preset's name
+        (``"default"``, ``"saas"``; see :mod:`retention_sim.config.presets`).
 
     Returns
     -------
@@ -435,4 +437,4 @@ def load_scenario(path: str | Path) -> Scenario:
     InputError
         One message naming the file, the field path and the problem.
     """
-    return load_model(Scenario, path)
+    return load_model(Scenario, resolve_preset(path, "scenario"))

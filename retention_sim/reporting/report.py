@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pandas as pd
 
+from ..config.presets import resolve_preset
 from ..config.provenance import parameter_sources
 from ..errors import InputError
 from ..outputs import atomic_write_text
-from ..study.guardrails import DEFAULT_GUARDRAILS, DEFAULT_MIN_EFFECT
+from ..study.guardrails import DEFAULT_GUARDRAILS, DEFAULT_MIN_EFFECT, parse_guardrails
 from ..study.metrics import (
     LOWER_IS_BETTER,
     RATE_METRICS,
+    metric,
 )
 from ..study.statistics import format_probability
 from ..study.verdict import DECISIONS
@@ -290,6 +292,7 @@ def run_study(
     workers: int | None = None,
     progress: bool = False,
     base_dir: str | Path | None = None,
+    out: str | Path | None = None,
 ) -> Study:
     """Run the comparison behind a report.
 
@@ -301,6 +304,8 @@ def run_study(
         Name of the baseline policy (default: the first).
     replications, customers, days, seed, backend, workers, progress
         As in :func:`retention_sim.study.comparison.compare`.
+    out
+        The result store to read finished runs from and write new ones to (``None``: none).
     objective, guardrails, min_effect
         As in :meth:`retention_sim.study.comparison.Comparison.verdict` (``None``: the defaults
         of :mod:`retention_sim.study.guardrails`).
@@ -334,6 +339,7 @@ def run_study(
         backend=backend,
         workers=workers,
         progress=progress,
+        out=out,
     )
     verdict = comp.verdict(
         objective=objective,
@@ -389,6 +395,7 @@ def render_report(
     robustness_draws: int = 10,
     template: str | Path = TEMPLATE,
     kernel: str = "python3",
+    progress: bool = True,
 ) -> Path:
     """Execute the report template with papermill and render it to HTML without code cells.
 
@@ -413,18 +420,47 @@ def render_report(
     from ..config.policy import load_policy
     from ..config.scenario import load_scenario
 
-    sc_path = Path(scenario).resolve()
-    pol_paths = [Path(p).resolve() for p in policies]
+    # fail fast, in one line, before starting a kernel: files (or preset names), objective,
+    # guardrails, baseline
+    sc_path = resolve_preset(scenario, "scenario").resolve()
+    pol_paths = [resolve_preset(p, "policy").resolve() for p in policies]
     if not pol_paths:
         raise InputError("give at least one policy (-p FILE)")
-    sc = load_scenario(sc_path)  # fail fast, in one line, before starting a kernel
+    metric(objective)
+    parse_guardrails(guardrails)
+    if robustness_draws and robustness_draws < 3:
+        raise InputError(
+            f"robustness draws must be 0 (no robustness section) or at least 3, got "
+            f"{robustness_draws}"
+        )
+    sc = load_scenario(sc_path)
     names = [load_policy(p, scenario=sc).name for p in pol_paths]
     if baseline is not None and baseline not in names:
         raise InputError(f"baseline {baseline!r} is not one of the policies: {', '.join(names)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     notebook = out / "report.ipynb"
+    # the comparison runs here first, with a progress bar, into the report's result store;
+    # the notebook then reads every run from it (and a second report of the same study
+    # computes nothing again)
+    store = out / "store"
+    pols = [load_policy(p, scenario=sc) for p in pol_paths]
+    from ..study.compare import compare
+
+    compare(
+        sc,
+        pols,
+        baseline=baseline,
+        replications=int(replications),
+        seed=int(seed),
+        customers=customers,
+        days=days,
+        workers=workers,
+        progress=progress,
+        out=store,
+    )
     params = {
+        "store": str(store),
         "scenario": str(sc_path),
         "policies": [str(p) for p in pol_paths],
         "baseline": baseline,
@@ -447,7 +483,10 @@ def render_report(
             parameters=params,
             kernel_name=kernel,
             cwd=str(out),
-            progress_bar=False,
+            progress_bar=progress,
+            # the kernel talks to this process over loopback only; its warning about TCP
+            # without encryption says nothing a report reader can act on
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except pm.PapermillExecutionError as exc:
         raise ReportError(_failure_message(exc, notebook)) from None

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, unknown
 from . import statistics as st
 from .metrics import METRICS, RATE_METRICS, format_metric, metric_label
 
@@ -124,10 +124,7 @@ def parse_guardrails(guardrails: Mapping[str, Any] | None) -> list[tuple[str, st
     out = []
     for metric, spec in (guardrails or {}).items():
         if metric not in METRICS:
-            raise InputError(
-                f"unknown guardrail metric {metric!r}; known: {', '.join(METRICS)}",
-                field="guardrails",
-            )
+            raise InputError(unknown("guardrail metric", metric, METRICS), field="guardrails")
         if isinstance(spec, Mapping):
             if len(spec) != 1 or next(iter(spec)) not in ("max", "max_increase"):
                 raise InputError(
@@ -163,10 +160,7 @@ def merge_guardrails(
     out: dict[str, Any] = dict(DEFAULT_GUARDRAILS) if defaults else {}
     for metric, spec in (overrides or {}).items():
         if metric not in METRICS:
-            raise InputError(
-                f"unknown guardrail metric {metric!r}; known: {', '.join(METRICS)}",
-                field="guardrails",
-            )
+            raise InputError(unknown("guardrail metric", metric, METRICS), field="guardrails")
         if spec is None:
             out.pop(metric, None)
         else:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, unknown
 from ..vocabulary import CAUSES
 
 __all__ = [
@@ -183,7 +183,7 @@ def metric(name: str) -> Metric:
     try:
         return _BY_NAME[name]
     except KeyError:
-        raise InputError(f"unknown metric {name!r}; known: {', '.join(METRICS)}") from None
+        raise InputError(unknown("metric", name, METRICS)) from None
 
 
 def metric_index(name: str) -> int:

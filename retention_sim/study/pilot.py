@@ -428,6 +428,12 @@ def _text(rec: dict[str, Any]) -> str:
         f"two-sided {rec['alpha']:.0%} level",
     ]
     lo, hi = rec["customers_per_arm_range"]
+    if lo is None:  # no effect at either end: nothing for a pilot to detect
+        lines[-1] = (
+            f"  the simulated effect is zero: no pilot of any size confirms a difference on {m}; "
+            "simulate more customers or a longer horizon"
+        )
+        return "\n".join(lines)
     lines.append(
         f"  over the effect's 95% interval: {lo:,} to "
         + (f"{hi:,}" if hi is not None else "unbounded (the interval reaches no effect)")

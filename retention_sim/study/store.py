@@ -209,6 +209,7 @@ class ResultStore:
             "point": task.point,
             "metrics": data["metrics"],
             "daily": data["daily"],
+            "groups": data.get("groups", {}),
         }
 
     def save(self, task: Any, result: Mapping[str, Any]) -> Path:
@@ -221,6 +222,7 @@ class ResultStore:
             "seed": task.seed,
             "metrics": result["metrics"],
             "daily": result["daily"],
+            "groups": result.get("groups", {}),
             "written": _now(),
         }
         return atomic_write_text(self.run_path(task), _dump(record))

@@ -103,7 +103,12 @@ def apply_overrides(
             sc_over[path] = value
     sc = scenario.with_overrides(sc_over) if sc_over else scenario
     # a policy field with no policy was refused above, so ``po_over`` implies a policy
-    po = policy.with_overrides(po_over) if po_over and policy is not None else policy
+    # a point keeps its policy's name: the sweep labels points by their values
+    po = (
+        policy.with_overrides(po_over, name=policy.name)
+        if po_over and policy is not None
+        else policy
+    )
     return sc, po
 
 

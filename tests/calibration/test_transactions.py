@@ -166,3 +166,24 @@ def test_cdnow_histories_match_the_published_summary():
     )
     assert int(h["frequency"].sum()) == 2457
     assert int(holdout_counts(log, h.index).sum()) == 1882
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_semicolon_tab_and_pipe_separated_exports_read_like_commas(tmp_path, sep):
+    """A European spreadsheet's semicolons, a TSV, a pipe export: the separator comes from the
+    header line, and the log is the same as the comma-separated one."""
+    frame = pd.read_csv(CDNOW)
+    path = tmp_path / "log.txt"
+    frame.to_csv(path, sep=sep, index=False)
+    got, want = read_transactions(path), read_transactions(CDNOW)
+    pd.testing.assert_frame_equal(got.transactions, want.transactions)
+    assert got.rows_read == want.rows_read
+
+
+def test_decimal_commas_are_named_as_such(tmp_path):
+    frame = pd.read_csv(CDNOW).head(50)
+    frame["amount"] = frame["amount"].map(lambda v: f"{v:.2f}".replace(".", ","))
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, sep=";", index=False)
+    with pytest.raises(InputError, match="look like decimal commas"):
+        read_transactions(path)

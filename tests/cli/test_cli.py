@@ -10,7 +10,7 @@ import pytest
 
 from retention_sim.cli.main import main
 
-from ..conftest import SCENARIOS
+from ..conftest import ROOT, SCENARIOS
 
 
 def test_run_writes_summary_daily_and_transactions(tmp_path, capsys):
@@ -148,3 +148,113 @@ def test_python_dash_m_runs_the_command_line():
         [sys.executable, "-m", "retention_sim", "--help"], capture_output=True, text=True
     )
     assert out.returncode == 0 and "compare" in out.stdout
+
+
+def test_version_and_help_show_every_default_in_plain_text(capsys):
+    import argparse
+
+    from retention_sim import __version__
+    from retention_sim.cli.main import build_parser
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and capsys.readouterr().out.strip() == f"retention-sim {__version__}"
+    parser = build_parser()
+    assert "``" not in parser.format_help()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, p in sub.choices.items():
+        assert "``" not in p.format_help(), name
+        fmt = p._get_formatter()
+        for a in p._actions:
+            if not a.option_strings or a.nargs == 0 or a.required or a.dest == "help":
+                continue
+            if a.default is argparse.SUPPRESS:
+                continue
+            assert "default" in fmt._expand_help(a).lower(), (name, a.option_strings)
+
+
+def test_an_unwritable_output_is_refused_before_the_simulation(capsys, tmp_path):
+    code = main(["run", str(SCENARIOS / "default.yaml"), "--out", "/proc/forbidden/x"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""  # nothing simulated, nothing printed
+    assert err.strip().splitlines() == [
+        "retention-sim: error: /proc/forbidden/x: cannot write outputs here: "
+        "No such file or directory"
+    ]
+    afile = tmp_path / "a_file"
+    afile.write_text("keep me")
+    assert main(["compare", "default", "-p", "bau_default", "--out", str(afile)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert afile.read_text() == "keep me"
+    assert (
+        main(["calibrate", str(ROOT / "retention_sim/data/cdnow_sample.csv"), "-o", str(tmp_path)])
+        == 2
+    )
+    assert "is a folder; give a file name" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]  # no probe left behind
+
+
+def test_report_refuses_an_unknown_objective_before_the_kernel_starts(capsys, tmp_path):
+    out = tmp_path / "r"
+    code = main(
+        ["report", "default", "-p", "bau_default", "--objective", "proft", "--out", str(out)]
+    )
+    assert code == 2
+    assert "unknown metric 'proft' (did you mean 'profit'?)" in capsys.readouterr().err
+    assert not out.exists()
+    code = main(
+        ["report", "default", "-p", "bau_default", "--robustness-draws", "2", "--out", str(out)]
+    )
+    assert code == 2 and "at least 3" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_preset_name_works_wherever_a_file_does(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main(
+        [
+            "compare",
+            "default",
+            "-p",
+            "bau_default",
+            "-p",
+            "playbook_software",
+            "-r",
+            "2",
+            "--customers",
+            "100",
+            "--days",
+            "10",
+            "--backend",
+            "serial",
+            "--no-progress",
+        ]
+    )
+    assert code == 0 and "playbook_software" in capsys.readouterr().out
+    assert main(["compare", "default", "-p", "playbook_sotware", "--no-progress"]) == 2
+    assert "did you mean 'playbook_software'" in capsys.readouterr().err
+
+
+def test_a_resumed_compare_says_what_it_reused(capsys, tmp_path):
+    argv = [
+        "compare",
+        "default",
+        "-p",
+        "bau_default",
+        "-p",
+        "none",
+        "-r",
+        "2",
+        "--customers",
+        "100",
+        "--days",
+        "10",
+        "--backend",
+        "serial",
+        "--no-progress",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(argv) == 0
+    assert "result store: 0 finished runs reused, 4 computed" in capsys.readouterr().out
+    assert main(argv) == 0
+    assert "result store: 4 finished runs reused, 0 computed" in capsys.readouterr().out

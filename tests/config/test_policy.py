@@ -98,3 +98,51 @@ def test_overrides_reach_list_items():
     assert p3.content_hash() != pol.content_hash()
     with pytest.raises(InputError, match="no such policy field"):
         pol.with_overrides({"campaigns.99.cadence.every_n_days": 3})
+
+
+def test_a_derived_policy_gets_a_name_of_its_own():
+    """The README puts a policy and its variant in one study: the variant's name carries its
+    overrides (or the name given), so the two never clash."""
+    pol = load_policy(POLICIES / "bau_default.yaml")
+    p3 = pol.with_overrides(
+        {"campaigns.0.cadence.every_n_days": 3, "guardrails.holdout_share": 0.1}
+    )
+    assert p3.name == (
+        "bau_default (campaigns.0.cadence.every_n_days=3, guardrails.holdout_share=0.1)"
+    )
+    assert pol.with_overrides({"campaigns.0.cadence.every_n_days": 3}, name="every3").name == (
+        "every3"
+    )
+    assert pol.with_overrides({"name": "mine"}).name == "mine"
+    assert pol.with_overrides({}).name == "bau_default"  # nothing changed, nothing renamed
+    from retention_sim import compare, load_scenario
+
+    study = compare(
+        load_scenario("default"),
+        [pol, p3],
+        replications=2,
+        customers=100,
+        days=10,
+        backend="serial",
+        progress=False,
+    )
+    assert study.policies == ["bau_default", p3.name]
+
+
+def test_unknown_fields_and_values_get_did_you_mean(tmp_path):
+    pol = load_policy(POLICIES / "bau_default.yaml")
+    with pytest.raises(InputError, match=r"did you mean 'every_n_days'"):
+        pol.with_overrides({"campaigns.0.cadence.every_n_dys": 3})
+    data = yaml.safe_load((POLICIES / "bau_default.yaml").read_text())
+    data["campaigns"][0]["channel"] = "emial"
+    data["campaigns"][0]["audiance"] = {}
+    p = tmp_path / "p.yaml"
+    p.write_text(yaml.safe_dump(data))
+    with pytest.raises(InputError) as exc:
+        load_policy(p)
+    msg = str(exc.value)
+    # one plain sentence per problem: no pydantic union labels, no "and N more problems"
+    assert "literal[" not in msg and "more problem" not in msg and "\n" not in msg
+    assert "campaigns[0].channel: 'emial' is not allowed; must be 'email'" in msg
+    assert "(did you mean 'email'?)" in msg
+    assert "campaigns[0].audiance: unknown field (did you mean 'audience'" in msg

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from retention_sim import compare, policy_from_dict, simulate
@@ -91,3 +92,17 @@ def test_cli_compare_by_prints_the_table_and_refuses_unknown_groups(capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv + ["--by", "postcode"])
     assert exc.value.code == 2
+
+
+def test_group_outcomes_survive_the_result_store(default_scenario, targeted, tmp_path):
+    """Runs read back from a study's store carry their group outcomes: a resumed study (and
+    the report, which reads the runs its command computed) breaks differences down the same."""
+    pol = policy_from_dict(PREMIUM_ONLY)
+    kw = {"replications": 4, "seed": 1, "by": "segment", "out": tmp_path, **SMALL}
+    compare(default_scenario, {"none": None, "premium": pol}, **kw)
+    resumed = compare(default_scenario, {"none": None, "premium": pol}, **kw)
+    assert (resumed.info["runs_loaded"], resumed.info["runs_computed"]) == (8, 0)
+    pd.testing.assert_frame_equal(
+        resumed.by_group("segment", ["contribution"]),
+        targeted.by_group("segment", ["contribution"]),
+    )

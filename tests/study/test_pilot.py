@@ -114,3 +114,24 @@ def test_cli_pilot_bad_input_is_one_line_and_exit_2(tail, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_zero_simulated_effect_says_no_pilot_can_detect_it():
+    """Two policies that leave retention identical (the same policy twice, common random
+    numbers): no size to give, said in words instead of a traceback."""
+    bau = POLICIES / "bau_default.yaml"
+    from retention_sim.config.policy import load_policy
+
+    again = load_policy(bau).with_overrides({}, name="bau_again")
+    plan = plan_pilot(
+        SCENARIOS / "default.yaml",
+        [bau, again],
+        metric="retention",
+        weeks=2,
+        customers=300,
+        pilots=0,
+        backend="serial",
+        progress=False,
+    )
+    assert plan.record["effect"] == 0 and plan.record["customers_per_arm"] == 0
+    assert "the simulated effect is zero: no pilot of any size" in plan.text
