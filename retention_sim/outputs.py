@@ -15,43 +15,10 @@ __all__ = [
     "atomic_write_bytes",
     "write_json",
     "write_csv",
-    "check_writable_dir",
 ]
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once at import (os.umask can only be read by setting it)
-
-
-def check_writable_dir(path: str | Path) -> Path:
-    """Make sure files can be written in the folder ``path``, before any long work starts.
-
-    Folders that did not exist are created for the check and removed again.
-
-    Raises
-    ------
-    InputError
-        The folder cannot be created or written in (one line naming it and why).
-    """
-    from .errors import InputError
-
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise InputError("is a file, not a folder; give a folder for the outputs", source=p)
-    missing = [d for d in (p, *p.parents) if not d.exists()]
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=p)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise InputError(f"cannot write outputs here: {exc.strerror or exc}", source=p) from None
-    finally:
-        for d in missing:  # deepest first: leave no empty folder behind a refused command
-            try:
-                d.rmdir()
-            except OSError:
-                break
-    return p
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:

@@ -7,13 +7,17 @@ exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from ..errors import InputError
 
 __all__ = [
     "EXIT_BAD_INPUT",
+    "check_writable_dir",
     "HelpFormatter",
     "Parser",
     "nonneg_int",
@@ -31,6 +35,36 @@ __all__ = [
 ]
 
 EXIT_BAD_INPUT = 2
+
+
+def check_writable_dir(path: str | Path) -> Path:
+    """Make sure files can be written in the folder ``path``, before any long work starts.
+
+    Folders that did not exist are created for the check and removed again.
+
+    Raises
+    ------
+    InputError
+        The folder cannot be created or written in (one line naming it and why).
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError("is a file, not a folder; give a folder for the outputs", source=p)
+    missing = [d for d in (p, *p.parents) if not d.exists()]
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=p)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(f"cannot write outputs here: {exc.strerror or exc}", source=p) from None
+    finally:
+        for d in missing:  # deepest first: leave no empty folder behind a refused command
+            try:
+                d.rmdir()
+            except OSError:
+                break
+    return p
 
 
 class HelpFormatter(argparse.HelpFormatter):

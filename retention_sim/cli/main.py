@@ -15,9 +15,8 @@ from pathlib import Path
 
 from .._version import __version__
 from ..errors import InputError
-from ..outputs import check_writable_dir
 from . import bench, calibration, optimise, pilot, report, robustness, run, study
-from .args import EXIT_BAD_INPUT, Parser
+from .args import EXIT_BAD_INPUT, Parser, check_writable_dir
 
 __all__ = ["main", "build_parser", "COMMAND_GROUPS"]
 

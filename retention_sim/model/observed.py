@@ -337,8 +337,7 @@ def build_observed_population(
     pop.purchase_rate[base] = -np.log1p(-np.minimum(lam_rows, _MAX_DAILY_PROBABILITY))
     pop.spend_nu[base] = nu[rows]
     split = scenario.churn.dropout_split
-    if scenario.churn.hazard_scale != 1.0:
-        mu = mu * scenario.churn.hazard_scale
+    mu = mu * scenario.churn.hazard_scale  # exact when 1
     if split is None:  # all of the fitted dropout in one acausal cause
         pop.base_hazard[base, CAUSES.index(DROPOUT_CAUSE)] = mu[rows]
     else:  # shared among the causes (each share already divided by its historical modifier)

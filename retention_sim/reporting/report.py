@@ -419,6 +419,7 @@ def render_report(
 
     from ..config.policy import load_policy
     from ..config.scenario import load_scenario
+    from ..study.compare import compare
 
     # fail fast, in one line, before starting a kernel: files (or preset names), objective,
     # guardrails, baseline
@@ -441,23 +442,20 @@ def render_report(
     out.mkdir(parents=True, exist_ok=True)
     notebook = out / "report.ipynb"
     # the comparison runs here first, with a progress bar, into the report's result store;
-    # the notebook then reads every run from it (and a second report of the same study
-    # computes nothing again)
+    # the notebook reads every run from it (a second report of the study computes nothing)
     store = out / "store"
     pols = [load_policy(p, scenario=sc) for p in pol_paths]
-    from ..study.compare import compare
-
     compare(
         sc,
         pols,
         baseline=baseline,
-        replications=int(replications),
-        seed=int(seed),
+        replications=replications,
+        seed=seed,
+        out=store,
         customers=customers,
         days=days,
         workers=workers,
         progress=progress,
-        out=store,
     )
     params = {
         "store": str(store),
