@@ -15,7 +15,13 @@ __all__ = [
     "atomic_write_bytes",
     "write_json",
     "write_csv",
+    "CSV_DIGITS",
+    "CSV_FLOAT_FORMAT",
 ]
+
+#: Significant digits of every float in an output CSV, and the format that gives them.
+CSV_DIGITS = 10
+CSV_FLOAT_FORMAT = f"%.{CSV_DIGITS}g"
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once at import (os.umask can only be read by setting it)
@@ -55,5 +61,6 @@ def write_json(path: str | Path, obj: Any) -> Path:
 
 
 def write_csv(path: str | Path, frame: pd.DataFrame, *, index: bool = True) -> Path:
-    """Write a DataFrame as CSV atomically, with full float precision."""
-    return atomic_write_text(path, frame.to_csv(index=index, float_format="%.17g"))
+    """Write a DataFrame as CSV atomically, floats to :data:`CSV_DIGITS` significant digits
+    (``0.744``, not ``0.74399999999999999``; money below ten billion to the unit and below)."""
+    return atomic_write_text(path, frame.to_csv(index=index, float_format=CSV_FLOAT_FORMAT))

@@ -117,3 +117,19 @@ def test_channels_table_matches_the_code_and_the_preset(code_and_preset):
             key = f"channels.{r[0]}.{col}"
             assert _number(cell) == pytest.approx(code[key]), key
             assert _number(cell) == pytest.approx(preset[key]), key
+
+
+def test_every_daily_column_is_in_the_data_dictionary():
+    """docs/outputs.md names every column daily.csv can hold (patterns like ``churn_<cause>``
+    cover a family), for a run that uses loyalty, several channels and refusals."""
+    from retention_sim import load_policy, simulate
+
+    text = (ROOT / "docs" / "outputs.md").read_text()
+    named = set(re.findall(r"`([a-z_]+)(?:<[a-z]+>)?`", text))
+    families = set(re.findall(r"`([a-z_]+_)<[a-z]+>`", text))
+    columns: set[str] = set()
+    for pol in ("playbook_loyalty_app", "daily_blast", "bau_default"):
+        r = simulate(load_scenario("default"), load_policy(pol), customers=300, days=30, seed=1)
+        columns |= set(r.daily.columns)
+    missing = [c for c in columns if c not in named and not any(c.startswith(f) for f in families)]
+    assert not missing, f"undocumented daily columns: {missing}"

@@ -32,7 +32,7 @@ from ..config.scenario import Scenario, scenario_from_dict
 from ..errors import InputError
 from ..model.observed import DROPOUT_CAUSE
 from ..model.observed import validate_history as _validate_history
-from ..outputs import atomic_write_text
+from ..outputs import CSV_FLOAT_FORMAT, atomic_write_text
 from .customers_file import add_rfm, customers_file
 from .fitted_scenario import log_scenario_data
 from .fitting import FitResult
@@ -186,7 +186,7 @@ class Calibration:
         out = self.customers.copy()
         for c in ("as_of", "first_purchase", "last_purchase"):
             out[c] = pd.to_datetime(out[c]).dt.strftime("%Y-%m-%d")
-        return atomic_write_text(path, out.to_csv(index=False))
+        return atomic_write_text(path, out.to_csv(index=False, float_format=CSV_FLOAT_FORMAT))
 
 
 def _fit_or_none(fn: Any, *args: Any, notes: list[str], label: str) -> FitResult | None:

@@ -257,7 +257,7 @@ def experiment_from_logs(
         files=[str(mpath), log.source],
     )
     if table_out is not None:
-        from ..outputs import atomic_write_text
+        from ..outputs import CSV_FLOAT_FORMAT, atomic_write_text
 
-        atomic_write_text(table_out, table.to_csv(index=False))
+        atomic_write_text(table_out, table.to_csv(index=False, float_format=CSV_FLOAT_FORMAT))
     return ex

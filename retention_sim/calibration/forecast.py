@@ -17,7 +17,7 @@ from ..config.scenario import Scenario, load_scenario
 from ..errors import InputError
 from ..model.observed import DROPOUT_CAUSE, as_history, history_as_of, load_history
 from ..model.observed import validate_history as _validate_history
-from ..outputs import atomic_write_text, write_json
+from ..outputs import CSV_FLOAT_FORMAT, atomic_write_text, write_json
 from ..vocabulary import CAUSES
 from .purchase_models import bgnbd_expected_alive, pareto_nbd_expected_alive
 from .transactions import TransactionLog, holdout_counts, parse_date
@@ -116,8 +116,11 @@ class Forecast:
         weekly = self.weekly.copy()
         weekly["week_start"] = pd.to_datetime(weekly["week_start"]).dt.strftime("%Y-%m-%d")
         return [
-            atomic_write_text(p, self.customers.to_csv(index=False)),
-            atomic_write_text(p.with_name(f"{p.stem}_weekly.csv"), weekly.to_csv(index=False)),
+            atomic_write_text(p, self.customers.to_csv(index=False, float_format=CSV_FLOAT_FORMAT)),
+            atomic_write_text(
+                p.with_name(f"{p.stem}_weekly.csv"),
+                weekly.to_csv(index=False, float_format=CSV_FLOAT_FORMAT),
+            ),
             write_json(p.with_name(f"{p.stem}_summary.json"), self.summary),
         ]
 

@@ -22,8 +22,11 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"{summary['days']} days from {summary['start_date']}",
         f"customers   start {summary['customers_start']:,}  acquired "
         f"{summary['customers_acquired']:,}  end {summary['customers_end']:,}",
-        f"retention rate {summary['retention_rate']:.1%}   churn rate {summary['churn_rate']:.1%}"
-        f"   (seed formulas; initial base retained {summary['initial_base_retained']:.1%})",
+        f"retention rate {summary['retention_rate']:.1%} ((end - acquired) / start)   net churn "
+        f"rate {summary['churn_rate']:.1%} ((start - end) / start: the net fall in the count)",
+        f"starting customers who churned {1.0 - summary['initial_base_retained']:.1%}   "
+        f"(retained {summary['initial_base_retained']:.1%}; all churned, new ones included: "
+        f"{summary['churned']:,})",
         f"revenue {_format_money(summary['revenue'])} {cur}   profit "
         f"{_format_money(summary['profit'])} {cur}   CLV {_format_money(summary['clv'])} {cur}",
         "churn by cause:",

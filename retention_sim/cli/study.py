@@ -134,12 +134,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             "scenario_hash": scenario.content_hash(),
             "policy": args.policy,
             "grid": grid,
-            **{k: v for k, v in frame.attrs.items() if k not in ("runs_computed", "runs_loaded")},
+            **{
+                k: v
+                for k, v in frame.attrs.items()
+                if k not in ("runs_computed", "runs_loaded", "runs")
+            },
             "points": frame.astype(object).where(frame.notna(), None).to_dict("records"),
         }
         written = [
             write_json(out / "sweep.json", record),
             write_csv(out / "sweep.csv", frame, index=False),
+            write_csv(out / "runs.csv", frame.attrs["runs"], index=False),
         ]
         print("wrote " + ", ".join(str(p) for p in written))
     return 0

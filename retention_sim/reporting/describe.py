@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..config.policy import Campaign, Policy
 
-__all__ = ["describe_campaign", "policies_table"]
+__all__ = ["describe_campaign", "policies_table", "cadence_recommendation"]
 
 
 def _when(c: Campaign) -> str:
@@ -106,3 +106,60 @@ def policies_table(policies: dict[str, Policy | Any]) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def cadence_recommendation(
+    curve: pd.DataFrame, field: str, *, segment: str, channel: str, currency: str
+) -> str:
+    """The recommendation of a cadence sweep (:func:`~retention_sim.study.sweep.sweep`) in
+    words: the best cadence with its profit interval, the cadences that tie it (paired interval
+    includes zero), those clearly worse, and those with more profit whose guardrails are not
+    shown to hold.
+
+    Parameters
+    ----------
+    curve
+        The sweep's frame (``best``, ``ties_best``, ``diff_vs_best_low/high``, ``profit_*``).
+    field
+        The swept field (the days between messages).
+    segment, channel, currency
+        For the sentence.
+    """
+    flags = (
+        curve["best"] if "best" in curve else curve["point"].eq(curve.attrs.get("best_point", -1))
+    )
+    if not flags.any():
+        return "The sweep marked no best cadence, so there is nothing to recommend."
+    best = curve[flags].iloc[0]
+    others = curve[~flags]
+    tied = (
+        others["ties_best"]
+        if "ties_best" in others
+        else ((others["diff_vs_best_low"] <= 0) & (others["diff_vs_best_high"] >= 0))
+    )
+
+    def days(mask: pd.Series) -> str:
+        return ", ".join(str(int(v)) for v in others.loc[mask, field])
+
+    close, worse = days(tied), days(others["diff_vs_best_high"] < 0)
+    higher = days(others["diff_vs_best_low"] > 0)
+    head = f"{'an' if channel[0] in 'aeiou' else 'a'} {channel} message every **{int(best[field])} days**"
+    money = (
+        f"profit {best['profit_mean']:,.0f} {currency} (95% interval {best['profit_low']:,.0f} "
+        f"to {best['profit_high']:,.0f})"
+    )
+    if close:
+        text = (
+            f"The highest profit for the {segment} segment is {head}: {money}. It is not "
+            f"separated from every {close} days at this sample size (the paired interval "
+            "includes zero), so these data cannot pick between them. "
+        )
+    else:
+        text = f"Send the {segment} segment {head}: {money}. "
+    if worse:
+        text += f"Clearly worse (paired intervals): every {worse} days. "
+    if higher:
+        text += f"More profit, but a guardrail is not shown to hold: every {higher} days. "
+    if not curve.attrs.get("best_feasible", True):
+        text += "No cadence holds every guardrail: this is the highest mean of all."
+    return text.strip()

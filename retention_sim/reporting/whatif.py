@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..model.simulation import simulate
 from .plots import policy_colors
 
-__all__ = ["promo_variant", "what_if", "WhatIfResult", "controls"]
+__all__ = ["promo_variant", "describe_change", "what_if", "WhatIfResult", "controls"]
 
 HEADLINE = (
     "profit",
@@ -69,8 +69,29 @@ def promo_variant(
         camp["offer"] = {"discount": float(discount), "valid_days": 14}
     if holdout_share is not None:
         data.setdefault("guardrails", {})["holdout_share"] = float(holdout_share)
-    data["name"] = name or f"{policy.name} · every {every_n_days} d"
+    change = describe_change(
+        every_n_days=every_n_days, discount=discount, holdout_share=holdout_share, channel=channel
+    )
+    data["name"] = name or f"{policy.name} · {change}"
     return policy_from_dict(data, source="(what-if)")
+
+
+def describe_change(
+    *,
+    every_n_days: int,
+    discount: float = 0.0,
+    holdout_share: float | None = None,
+    channel: str | None = None,
+) -> str:
+    """The what-if in words: ``"every 3 days, 10% off, by sms, 5% holdout"``."""
+    parts = [f"every {int(every_n_days)} day{'s' if int(every_n_days) != 1 else ''}"]
+    if discount > 0:
+        parts.append(f"{discount:.0%} off")
+    if channel is not None:
+        parts.append(f"by {channel}")
+    if holdout_share:
+        parts.append(f"{holdout_share:.0%} holdout")
+    return ", ".join(parts)
 
 
 @dataclass
@@ -79,6 +100,7 @@ class WhatIfResult:
 
     base: Any
     variant: Any
+    change: str = "the what-if"
 
     def table(self) -> pd.DataFrame:
         """Headline metrics of both runs and the change."""
@@ -92,6 +114,24 @@ class WhatIfResult:
             a, b = float(ma.get(m, 0)), float(mb.get(m, 0))
             rows.append({"metric": f"messages_{m}", "original": a, "what-if": b, "change": b - a})
         return pd.DataFrame(rows).set_index("metric")
+
+    def styled_table(self) -> Any:
+        """:meth:`table` for reading: money in whole currency units with thousands
+        separators, rates as percentages, counts as whole numbers."""
+        t = self.table()
+        cur = self.base.summary.get("currency", "")
+        fmt: dict[str, str] = {}
+        for m in t.index:
+            if m in ("retention_rate", "initial_base_retained"):
+                fmt[m] = "{:.2%}"
+            elif m in ("profit", "revenue", "contact_cost", "discount_cost"):
+                fmt[m] = "{:,.0f} " + cur
+            else:
+                fmt[m] = "{:,.0f}"
+        styler = t.style
+        for m, f in fmt.items():
+            styler = styler.format(f, subset=pd.IndexSlice[[m], :])
+        return styler
 
     def figure(self) -> Figure:
         """Starting base still active and cumulative profit, original against what-if."""
@@ -113,7 +153,10 @@ class WhatIfResult:
             a.legend()
             a.grid(alpha=0.3)
             a.tick_params(axis="x", rotation=30)
-        fig.suptitle(f"{names[1]} against {names[0]} (same customers, same luck)")
+        fig.suptitle(
+            f"What if the promotion went out {self.change}? Against {names[0]} as it is "
+            "(same customers, same luck)"
+        )
         return fig
 
 
@@ -142,6 +185,12 @@ def what_if(
     return WhatIfResult(
         base=simulate(sc, pol, seed=seed, customers=customers, days=days),
         variant=simulate(sc, var, seed=seed, customers=customers, days=days),
+        change=describe_change(
+            every_n_days=every_n_days,
+            discount=discount,
+            holdout_share=holdout_share,
+            channel=channel,
+        ),
     )
 
 
@@ -164,7 +213,7 @@ def controls(scenario: Scenario | str | Path, policy: Policy | str | Path, **kw:
             channel=channel,
             **kw,
         )
-        display(r.table().style.format(precision=4))
+        display(r.styled_table())
         display(r.figure())
 
     return w.interactive(

@@ -311,8 +311,9 @@ class Comparison(PairedStudy):
         return comparison_record(self, verdict)
 
     def write(self, out: str | Path, *, verdict: Verdict | None = None) -> list[Path]:
-        """Write ``comparison.json`` (:meth:`to_dict`) and ``comparison.csv`` (:meth:`summary`)
-        under ``out``, atomically.
+        """Write ``comparison.json`` (:meth:`to_dict`), ``comparison.csv`` (:meth:`summary`)
+        and ``runs.csv`` (:meth:`table`: one row per policy, replication and metric, the
+        long shape pandas and seaborn expect) under ``out``, atomically.
 
         Returns
         -------
@@ -323,6 +324,7 @@ class Comparison(PairedStudy):
         return [
             write_json(out / "comparison.json", self.to_dict(verdict)),
             write_csv(out / "comparison.csv", self.summary(), index=False),
+            write_csv(out / "runs.csv", self.table(), index=False),
         ]
 
 

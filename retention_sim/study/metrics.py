@@ -100,7 +100,7 @@ CATALOGUE: tuple[Metric, ...] = (
     Metric("gross_margin", "gross margin", "money", "higher", _key("gross_margin")),
     Metric("clv", "CLV", "money", "higher", _key("clv"), chart="CLV per customer"),
     Metric("retention_rate", "retention rate", "rate", "higher", _key("retention_rate")),
-    Metric("churn_rate", "churn rate", "rate", "lower", _key("churn_rate")),
+    Metric("churn_rate", "net churn rate", "rate", "lower", _key("churn_rate")),
     Metric(
         "initial_base_retained",
         "share of the starting base retained",

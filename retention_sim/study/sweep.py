@@ -48,7 +48,7 @@ from .metrics import (
 )
 from .store import ResultStore
 
-__all__ = ["sweep", "format_sweep", "parse_field", "apply_overrides", "upper_limits"]
+__all__ = ["sweep_runs", "sweep", "format_sweep", "parse_field", "apply_overrides", "upper_limits"]
 
 
 def parse_field(key: str) -> tuple[str | None, str]:
@@ -290,8 +290,26 @@ def sweep(
             "runs_computed": computed,
             "runs_loaded": loaded,
             "currency": scenario.economics.currency,
+            "runs": sweep_runs(vals, points, fields),
         }
     )
+    return frame
+
+
+def sweep_runs(vals: np.ndarray, points: list[dict[str, Any]], fields: list[str]) -> pd.DataFrame:
+    """Every run of a sweep in long format: ``point``, each field's value, ``replication``,
+    ``metric``, ``value`` (one row per point, replication and metric)."""
+    n_pts, n_rep, n_met = vals.shape
+    frame = pd.DataFrame(
+        {
+            "point": np.repeat(np.arange(n_pts), n_rep * n_met),
+            "replication": np.tile(np.repeat(np.arange(n_rep), n_met), n_pts),
+            "metric": np.tile(np.array(METRICS, dtype=object), n_pts * n_rep),
+            "value": vals.reshape(-1),
+        }
+    )
+    for f in reversed(fields):
+        frame.insert(1, f, [points[i][f] for i in frame["point"]])
     return frame
 
 

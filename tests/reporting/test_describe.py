@@ -26,3 +26,33 @@ def test_policies_table_one_row_per_campaign_and_no_contact(default_scenario):
     assert len(t) == len(bau.campaigns) + 1
     assert t.iloc[0]["description"] == bau.description
     assert t.iloc[-1]["description"] == "no marketing contact"
+
+
+def test_the_cadence_recommendation_names_ties_the_clearly_worse_and_the_unsafe():
+    import pandas as pd
+
+    from retention_sim.reporting.describe import cadence_recommendation
+
+    f = "policy:campaigns.0.cadence.every_n_days"
+    curve = pd.DataFrame(
+        {
+            "point": [0, 1, 2, 3],
+            f: [1, 3, 7, 30],
+            "best": [False, False, True, False],
+            "ties_best": [False, True, False, False],
+            "profit_mean": [90.0, 98.0, 100.0, 80.0],
+            "profit_low": [85.0, 93.0, 95.0, 75.0],
+            "profit_high": [95.0, 103.0, 105.0, 85.0],
+            "diff_vs_best_low": [2.0, -5.0, 0.0, -25.0],
+            "diff_vs_best_high": [8.0, 1.0, 0.0, -15.0],
+        }
+    )
+    text = cadence_recommendation(curve, f, segment="regular", channel="email", currency="VND")
+    assert "an email message every **7 days**: profit 100 VND (95% interval 95 to 105)" in text
+    assert "not separated from every 3 days" in text
+    assert "Clearly worse (paired intervals): every 30 days." in text
+    assert "More profit, but a guardrail is not shown to hold: every 1 days." in text
+    none = curve.assign(best=False)
+    assert "nothing to recommend" in cadence_recommendation(
+        none, f, segment="regular", channel="email", currency="VND"
+    )

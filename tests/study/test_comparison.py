@@ -302,7 +302,16 @@ def test_several_candidates_give_one_verdict_with_holm_wording():
 def test_write_comparison_json_and_csv(small_study, tmp_path):
     v = small_study.verdict(guardrails={"unsubscribe_rate": 0.01})
     paths = small_study.write(tmp_path, verdict=v)
-    assert [p.name for p in paths] == ["comparison.json", "comparison.csv"]
+    assert [p.name for p in paths] == ["comparison.json", "comparison.csv", "runs.csv"]
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert list(runs.columns) == ["policy", "replication", "metric", "value"]
+    profit = runs[(runs.policy == "bau_default") & (runs.metric == "profit")]["value"]
+    assert np.allclose(profit, small_study.values("bau_default", "profit"), rtol=1e-9)
+    # no float in an output CSV carries more than ten significant digits
+    raw = pd.read_csv(tmp_path / "runs.csv", dtype=str)["value"]
+    for text in raw:
+        digits = text.lstrip("-").split("e")[0].replace(".", "").lstrip("0").rstrip("0")
+        assert len(digits) <= 10, text
     data = json.loads((tmp_path / "comparison.json").read_text())
     assert data["verdict"]["decision"] == v.decision
     assert (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from retention_sim import InputError, compare, sweep
@@ -157,6 +158,11 @@ def test_cli_sweep(tmp_path, capsys):
     data = json.loads((out / "sweep.json").read_text())
     assert len(data["points"]) == 2 and data["objective"] == "profit"
     assert (out / "sweep.csv").read_text().startswith("point,")
+    runs = pd.read_csv(out / "runs.csv")
+    field = "policy:campaigns.0.cadence.every_n_days"
+    assert list(runs.columns[:3]) == ["point", field, "replication"]
+    assert list(runs.columns[3:]) == ["metric", "value"]
+    assert len(runs) == 2 * 2 * runs["metric"].nunique()  # points x replications x metrics
 
 
 @pytest.mark.parametrize("grid", ["nofield", "service.agents=", "service.agents=1,,2"])
