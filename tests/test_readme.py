@@ -95,6 +95,7 @@ def test_every_readme_command_line_runs(tmp_path):
         )
         assert done.returncode == 0, (line, argv, done.stderr[-2000:])
         assert "Traceback" not in done.stderr, (line, done.stderr[-2000:])
+        assert "without encryption" not in done.stderr, line  # the kernel's warning is silenced
     assert (tmp_path / "mine" / "report.html").is_file()
     assert (tmp_path / "runs" / "forecast.csv").is_file()
 

@@ -177,7 +177,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
     )
     print(result.text)
     if args.out:
-        print(f"wrote {result.write(args.out)}")
+        print("wrote " + ", ".join(str(p) for p in result.write(args.out)))
     return 0
 
 

@@ -207,6 +207,10 @@ class Study:
         """Every metric per policy, as text with units: ``mean [95% low, high]``."""
         return metrics_frame(self.comparison)
 
+    def styled_metrics_table(self) -> Any:
+        """:meth:`metrics_table` with every cell whole (pandas cuts long text)."""
+        return self.metrics_table().style
+
     def chosen_candidate(self) -> str:
         """The adopted candidate, or the one that improves the objective most."""
         if self.verdict.candidate is not None:
@@ -429,11 +433,8 @@ def render_report(
         raise InputError("give at least one policy (-p FILE)")
     metric(objective)
     parse_guardrails(guardrails)
-    if robustness_draws and robustness_draws < 3:
-        raise InputError(
-            f"robustness draws must be 0 (no robustness section) or at least 3, got "
-            f"{robustness_draws}"
-        )
+    if 0 < robustness_draws < 3:
+        raise InputError(f"robustness draws must be 0 (none) or at least 3, got {robustness_draws}")
     sc = load_scenario(sc_path)
     names = [load_policy(p, scenario=sc).name for p in pol_paths]
     if baseline is not None and baseline not in names:
@@ -441,8 +442,7 @@ def render_report(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     notebook = out / "report.ipynb"
-    # the comparison runs here first, with a progress bar, into the report's result store;
-    # the notebook reads every run from it (a second report of the study computes nothing)
+    # the comparison runs here, with a progress bar, into the result store the notebook reads
     store = out / "store"
     pols = [load_policy(p, scenario=sc) for p in pol_paths]
     compare(

@@ -24,6 +24,7 @@ from ..errors import InputError, unknown
 from ..vocabulary import CAUSES
 
 __all__ = [
+    "runs_frame",
     "Metric",
     "CATALOGUE",
     "METRICS",
@@ -271,3 +272,26 @@ DAILY_SERIES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
 def daily_series(daily: pd.DataFrame) -> dict[str, list[float]]:
     """The :data:`DAILY_SERIES` of one run's daily table, as lists of floats."""
     return {k: [float(x) for x in f(daily)] for k, f in DAILY_SERIES.items()}
+
+
+def runs_frame(runs: list[tuple[Mapping[str, Any], int, np.ndarray]]) -> pd.DataFrame:
+    """Every run of a study in long format, the shape pandas and seaborn expect.
+
+    Parameters
+    ----------
+    runs
+        ``(labels, replication, metric values in the order of METRICS)`` per run; ``labels``
+        name the arm (``{"policy": ...}``, or a point and its field values).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The label columns, then ``replication``, ``metric`` and ``value``: one row per run and
+        metric.
+    """
+    rows = [
+        {**labels, "replication": int(k), "metric": m, "value": float(v)}
+        for labels, k, values in runs
+        for m, v in zip(METRICS, values, strict=True)
+    ]
+    return pd.DataFrame(rows)

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..config.policy import Policy
 from ..config.scenario import Scenario
@@ -44,7 +45,14 @@ from .design import (
 from .execution import Backend, Runner
 from .groups import GROUP_METRICS, check_by
 from .guardrails import check_guardrail
-from .metrics import LOWER_IS_BETTER, METRICS, format_metric, metric_index, metric_label
+from .metrics import (
+    LOWER_IS_BETTER,
+    METRICS,
+    format_metric,
+    metric_index,
+    metric_label,
+    runs_frame,
+)
 from .pattern_search import Dimension, Point, indistinguishable, pattern_search
 from .store import ResultStore
 from .sweep import apply_overrides, upper_limits
@@ -58,12 +66,17 @@ class Optimum:
 
     record: dict[str, Any]
     text: str
+    runs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def write(self, out: str | Path) -> Path:
-        """Write ``optimum.json`` under ``out``, atomically."""
-        from ..outputs import write_json
+    def write(self, out: str | Path) -> list[Path]:
+        """Write ``optimum.json`` and ``runs.csv`` (every run, long: ``point``, each field,
+        ``replication, metric, value``) under ``out``, atomically."""
+        from ..outputs import write_csv, write_json
 
-        return write_json(Path(out) / "optimum.json", self.record)
+        return [
+            write_json(Path(out) / "optimum.json", self.record),
+            write_csv(Path(out) / "runs.csv", self.runs, index=False),
+        ]
 
 
 def parse_vary(vary: Mapping[str, Sequence[float]] | Sequence[str]) -> list[Dimension]:
@@ -274,7 +287,14 @@ def _optimum(
         "evaluated": evaluated,
     }
     record = json_ready(record)
-    return Optimum(record, _text(record, scenario.economics.currency))
+    long = runs_frame(
+        [
+            ({"point": i, **{d.field: v for d, v in zip(dims, p, strict=True)}}, k, row)
+            for i, p in enumerate(metrics)  # in the order evaluated: the point numbers
+            for k, row in enumerate(metrics[p])
+        ]
+    )
+    return Optimum(record, _text(record, scenario.economics.currency), long)
 
 
 def _formatter(m: str, cur: str) -> Any:

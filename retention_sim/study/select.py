@@ -21,11 +21,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..config.scenario import Scenario
 from ..errors import InputError
@@ -40,7 +41,14 @@ from .design import (
 )
 from .execution import Backend, Runner
 from .guardrails import DEFAULT_GUARDRAILS, GuardrailCheck, check_guardrail, parse_guardrails
-from .metrics import LOWER_IS_BETTER, METRICS, format_metric, metric_index, metric_label
+from .metrics import (
+    LOWER_IS_BETTER,
+    METRICS,
+    format_metric,
+    metric_index,
+    metric_label,
+    runs_frame,
+)
 from .ranking_selection import KNOutcome, kn_select
 from .store import ResultStore
 
@@ -69,12 +77,17 @@ class Selection:
     selected: str
     record: dict[str, Any]
     text: str
+    runs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def write(self, out: str | Path) -> Path:
-        """Write ``selection.json`` under ``out``, atomically."""
-        from ..outputs import write_json
+    def write(self, out: str | Path) -> list[Path]:
+        """Write ``selection.json`` and ``runs.csv`` (every run, long: ``policy, replication,
+        metric, value``) under ``out``, atomically."""
+        from ..outputs import write_csv, write_json
 
-        return write_json(Path(out) / "selection.json", self.record)
+        return [
+            write_json(Path(out) / "selection.json", self.record),
+            write_csv(Path(out) / "runs.csv", self.runs, index=False),
+        ]
 
 
 def parse_indifference(value: float | str) -> tuple[float | None, float | None]:
@@ -364,7 +377,10 @@ def _selection(
         },
     }
     record = json_ready(record)
-    return Selection(best, record, _text(record, cur))
+    long = runs_frame(
+        [({"policy": p}, k, row) for k, by in sorted(values.items()) for p, row in by.items()]
+    )
+    return Selection(best, record, _text(record, cur), long)
 
 
 def _text(rec: dict[str, Any], cur: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from retention_sim import InputError
@@ -46,8 +47,15 @@ def test_groups_guardrails_and_the_record(default_scenario, tmp_path):
         assert lo <= v <= hi and 2 <= lo and hi <= 30
         assert [g["metric"] for g in r["guardrails"]][:1] == ["unsubscribe_rate"]
     assert t["segment=premium"]["metric"] == "contribution"
-    path = o.write(tmp_path)
+    path, runs_csv = o.write(tmp_path)
     assert json.loads(path.read_text())["objective"] == "profit"
+    # every run in long format: one row per evaluated point, replication and metric
+    runs = pd.read_csv(runs_csv)
+    field = "policy:campaigns.0.cadence.every_n_days"
+    assert list(runs.columns) == ["point", field, "replication", "metric", "value"]
+    assert runs["point"].nunique() == o.record["points_evaluated"]
+    assert set(runs["replication"]) == {0, 1, 2}
+    assert len(runs) == o.record["points_evaluated"] * 3 * runs["metric"].nunique()
 
 
 def test_bad_vary_is_refused_before_any_run(default_scenario):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from retention_sim import InputError
@@ -70,6 +71,10 @@ def test_cli_select_writes_selection_json(tmp_path, capsys):
     data = json.loads((tmp_path / "selection.json").read_text())
     assert data["selected"] in {"bau_default", "playbook_software"}
     assert "Selected:" in capsys.readouterr().out
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert list(runs.columns) == ["policy", "replication", "metric", "value"]
+    assert set(runs["policy"]) == {"bau_default", "playbook_software"}
+    assert runs.groupby(["policy", "metric"]).size().min() >= 3  # the first stage at least
 
 
 @pytest.mark.parametrize(
