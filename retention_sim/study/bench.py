@@ -8,11 +8,9 @@ work on a two-worker process pool to report parallel efficiency.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import resource
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +86,11 @@ def _one_run(scenario: str, policy: str | None, customers: int, days: int, seed:
 def run_size(
     customers: int, days: int, *, scenario: str, policy: str | None, seed: int = 1
 ) -> dict:
-    """Benchmark one size in a fresh process, after a warm-up run in that process."""
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=ctx) as ex:
+    """Benchmark one size in a fresh process, after a warm-up run in that process (a loky
+    worker: no main guard needed in the calling script)."""
+    from loky import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1) as ex:
         ex.submit(_one_run, scenario, policy, min(customers, 2000), min(days, 30), seed).result()
         return ex.submit(_one_run, scenario, policy, customers, days, seed).result()
 
@@ -120,13 +120,14 @@ def parallel_efficiency(
     (``machine_efficiency``): what two processes get from this machine at that moment, so that
     a low figure can be told apart from a property of the engine.
     """
-    ctx = mp.get_context("spawn")
+    from loky import ProcessPoolExecutor
+
     work = [(scenario, policy, customers, days, k) for k in range(tasks)]
     serial_times, parallel_times, control = [], [], []
     spin = 5_000_000
     with (
-        ProcessPoolExecutor(1, mp_context=ctx) as one,
-        ProcessPoolExecutor(2, mp_context=ctx) as two,
+        ProcessPoolExecutor(1) as one,
+        ProcessPoolExecutor(2) as two,
     ):
         one.submit(_one_run, scenario, policy, 1000, 10, 0).result()  # warm-up
         list(two.map(_one_run, *zip(*[(scenario, policy, 1000, 10, 0)] * 2, strict=True)))

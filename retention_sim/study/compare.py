@@ -115,8 +115,8 @@ def compare(
 
     Notes
     -----
-    The process pool starts fresh interpreters (``spawn``): in a plain script, call
-    :func:`compare` under ``if __name__ == "__main__":``.
+    The process pool (loky) starts fresh interpreters that never re-run the caller's
+    ``__main__``: a plain script needs no ``if __name__ == "__main__":`` guard.
 
     Examples
     --------

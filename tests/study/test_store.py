@@ -81,7 +81,7 @@ def test_changed_inputs_never_mix_with_old_results(default_scenario, bau, tmp_pa
     compare(default_scenario, [bau, None], replications=2, out=tmp_path, **KW)
 
     # the same name, different content: only the unchanged arm is read
-    bau6 = bau.with_overrides({"campaigns.0.cadence.every_n_days": 6})
+    bau6 = bau.with_overrides({"campaigns.0.cadence.every_n_days": 6}, name=bau.name)
     assert bau6.name == bau.name
     c = compare(default_scenario, [bau6, None], replications=2, out=tmp_path, **KW)
     assert (c.info["runs_computed"], c.info["runs_loaded"]) == (2, 2)
