@@ -50,6 +50,19 @@ __all__ = ["Calibration", "calibrate"]
 
 _MODEL_LABEL = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "gamma_gamma": "gamma-gamma"}
 _MIN_CUSTOMERS = 10
+
+
+def _money_note(scenario: Any) -> str:
+    """The money amounts a log does not fit, in the units of the package defaults."""
+    costs = ", ".join(f"{name} {ch.cost_per_message:g}" for name, ch in scenario.channels.items())
+    cur = scenario.economics.currency or "the log's units"
+    return (
+        f"spend is in {cur}, but the costs a purchase log cannot tell (per message: {costs}; "
+        "rewards and offers) are the package defaults, set for a retailer in VND: set them in "
+        "the scenario's channels (cost_per_message) and loyalty sections before judging profit"
+    )
+
+
 _BGNBD_NOTE = (
     "BG/NBD dropout (after a purchase, probability p) is carried in the scenario as a "
     "gamma-distributed hazard with the mean and variance of lambda*p; the customers "
@@ -470,6 +483,7 @@ def calibrate(
     scenario = scenario_from_dict(data, source="(calibrated scenario)")
     if selected == "bgnbd":
         notes.append(_BGNBD_NOTE)
+    notes.append(_money_note(scenario))
     cal = Calibration(
         log, time_unit, h, fits, selected, scenario, data, customers, notes, annual, responsive
     )

@@ -77,7 +77,7 @@ class HelpFormatter(argparse.HelpFormatter):
             return text
         if not action.option_strings or action.required or action.nargs == 0:
             return text
-        if action.default is None or action.default == []:
+        if action.default is None or action.default == [] or action.default == "":
             return text + " (default: none)"
         return text + " (default: %(default)s)"
 

@@ -128,6 +128,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     )
     print(format_sweep(frame))
     if args.out:
+        print(runs_line(frame.attrs))
         out = Path(args.out)
         record = {
             "scenario": scenario.name,

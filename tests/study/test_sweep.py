@@ -153,6 +153,7 @@ def test_cli_sweep(tmp_path, capsys):
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "every_n_days=14" in printed
+    assert "result store: 0 finished runs reused, 4 computed" in printed
     # two replications of a month rarely separate the points: then no point is called best
     assert ("<- best" in printed) != ("tie: each paired 95% interval" in printed)
     data = json.loads((out / "sweep.json").read_text())
