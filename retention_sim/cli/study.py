@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import InputError
@@ -21,7 +21,7 @@ from .args import (
 __all__ = ["register", "runs_line"]
 
 
-def runs_line(info: dict[str, Any]) -> str:
+def runs_line(info: Mapping[Any, Any]) -> str:
     """How many runs a study read from its result store and how many it computed."""
     loaded, computed = int(info.get("runs_loaded", 0)), int(info.get("runs_computed", 0))
     return (
