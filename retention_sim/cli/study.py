@@ -104,7 +104,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     from ..config.scenario import load_scenario
     from ..outputs import write_csv, write_json
-    from ..study.sweep import format_sweep, sweep
+    from ..study.sweep import format_sweep, sweep, sweep_wide
 
     guardrails = guardrails_from_args(args)
     scenario = load_scenario(args.scenario)
@@ -130,6 +130,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.out:
         print(runs_line(frame.attrs))
         out = Path(args.out)
+        wide = sweep_wide(frame)
         record = {
             "scenario": scenario.name,
             "scenario_hash": scenario.content_hash(),
@@ -140,11 +141,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                 for k, v in frame.attrs.items()
                 if k not in ("runs_computed", "runs_loaded", "runs")
             },
-            "points": frame.astype(object).where(frame.notna(), None).to_dict("records"),
+            "points": wide.astype(object).where(wide.notna(), None).to_dict("records"),
         }
         written = [
             write_json(out / "sweep.json", record),
-            write_csv(out / "sweep.csv", frame, index=False),
+            write_csv(out / "sweep.csv", frame, index=False),  # long: point x metric
             write_csv(out / "runs.csv", frame.attrs["runs"], index=False),
         ]
         print("wrote " + ", ".join(str(p) for p in written))

@@ -125,6 +125,9 @@ def cadence_recommendation(
     segment, channel, currency
         For the sentence.
     """
+    from ..study.sweep import sweep_wide
+
+    curve = sweep_wide(curve)
     flags = (
         curve["best"] if "best" in curve else curve["point"].eq(curve.attrs.get("best_point", -1))
     )

@@ -238,6 +238,9 @@ def sweep_curves(
     field
         The swept column (default: the first column that is not a statistic).
     """
+    from ..study.sweep import sweep_wide
+
+    sweep = sweep_wide(sweep)
     stats = {"point", "replications", "best"}
     if field is None:
         field = next(

@@ -48,7 +48,17 @@ from .metrics import (
 )
 from .store import ResultStore
 
-__all__ = ["sweep_runs", "sweep", "format_sweep", "parse_field", "apply_overrides", "upper_limits"]
+__all__ = [
+    "sweep_runs",
+    "sweep_long",
+    "sweep_wide",
+    "POINT_COLUMNS",
+    "sweep",
+    "format_sweep",
+    "parse_field",
+    "apply_overrides",
+    "upper_limits",
+]
 
 
 def parse_field(key: str) -> tuple[str | None, str]:
@@ -229,14 +239,16 @@ def sweep(
     Returns
     -------
     pandas.DataFrame
-        One row per point: ``point``, one column per grid field, ``replications``,
-        ``<metric>_mean``, ``<metric>_low``, ``<metric>_high`` per metric (rates with intervals
-        inside [0, 1]), the paired difference from the best point on the objective
-        (``diff_vs_best_mean``, ``diff_vs_best_low``, ``diff_vs_best_high``), ``best`` (True on
-        the best point), ``ties_best`` (True where the paired interval against the best point
-        includes zero: the data cannot tell the two apart), ``guardrails_hold`` and, per
-        guardrail, ``<metric>_p_exceeded``. ``.attrs`` holds ``objective``, ``best_point``,
-        ``tied_points``, ``best_feasible``, ``guardrails``, ``seed``, ``seeds`` and ``level``.
+        Long: one row per point and metric (the metrics asked for, plus every guardrail's):
+        ``point``, one column per grid field, ``metric``, ``mean``, ``low``, ``high`` (rates
+        with intervals inside [0, 1]), ``p_exceeded`` (a guardrail metric's probability of
+        breaking its limit), then the point's ``replications``, paired difference from the best
+        point on the objective (``diff_vs_best_mean``, ``diff_vs_best_low``,
+        ``diff_vs_best_high``), ``best`` (True on the best point), ``ties_best`` (True where the
+        paired interval against the best point includes zero: the data cannot tell the two
+        apart) and ``guardrails_hold``. :func:`sweep_wide` gives one row per point instead.
+        ``.attrs``: ``objective``, ``best_point``, ``tied_points``, ``best_feasible``,
+        ``guardrails``, ``seed``, ``seeds``, ``level``, ``fields``, ``runs`` (:func:`sweep_runs`).
     """
     scenario = resolve_scenario(scenario)
     pol = next(iter(resolve_policies([policy], scenario).values()))
@@ -250,11 +262,11 @@ def sweep(
             "complaint_rate",
             "contact_cost_per_customer",
         ]
-    metrics = list(dict.fromkeys([objective, *metrics]))
+    checks = upper_limits(guardrails)
+    metrics = list(dict.fromkeys([objective, *metrics, *(m for m, _, _ in checks)]))
     for m in metrics:
         metric_index(m)
     fields = _check_grid(grid)
-    checks = upper_limits(guardrails)
     points = [dict(zip(fields, combo, strict=True)) for combo in itertools.product(*grid.values())]
     models = [apply_overrides(scenario, pol, a) for a in points]
     base_name = pol.name if pol is not None else "no_contact"
@@ -293,7 +305,68 @@ def sweep(
             "runs": sweep_runs(vals, points, fields),
         }
     )
-    return frame
+    return sweep_long(frame, metrics)
+
+
+#: A sweep's columns that belong to the point (the same on each of its metric rows).
+POINT_COLUMNS = (
+    "replications",
+    "diff_vs_best_mean",
+    "diff_vs_best_low",
+    "diff_vs_best_high",
+    "best",
+    "ties_best",
+    "guardrails_hold",
+)
+
+
+def sweep_long(wide: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
+    """One row per point and metric: ``point``, the fields, ``metric``, ``mean``, ``low``,
+    ``high``, ``p_exceeded`` (a guardrail metric's probability of breaking its limit, else
+    NaN), then the point's :data:`POINT_COLUMNS`. :func:`sweep_wide` is the inverse."""
+    fields = list(wide.attrs.get("fields", []))
+    rows = []
+    for r in wide.to_dict("records"):
+        head = {"point": r["point"], **{f: r[f] for f in fields}}
+        tail = {c: r[c] for c in POINT_COLUMNS if c in r}
+        for m in metrics:
+            rows.append(
+                {
+                    **head,
+                    "metric": m,
+                    "mean": r[f"{m}_mean"],
+                    "low": r[f"{m}_low"],
+                    "high": r[f"{m}_high"],
+                    "p_exceeded": r.get(f"{m}_p_exceeded", math.nan),
+                    **tail,
+                }
+            )
+    long = pd.DataFrame(rows)
+    long.attrs.update(wide.attrs)
+    return long
+
+
+def sweep_wide(frame: pd.DataFrame) -> pd.DataFrame:
+    """A sweep with one row per point (a column per metric and statistic, as for a table or a
+    plot): the inverse of :func:`sweep_long`; a frame already wide is returned as it is."""
+    if "metric" not in frame.columns:
+        return frame
+    fields = list(frame.attrs.get("fields", []))
+    metrics = list(dict.fromkeys(frame["metric"]))
+    first = frame[frame["metric"] == metrics[0]].reset_index(drop=True)
+    wide = first[["point", *fields, "replications"]].copy()
+    for m in metrics:
+        sub = frame[frame["metric"] == m].reset_index(drop=True)
+        for stat in ("mean", "low", "high"):
+            wide[f"{m}_{stat}"] = sub[stat].to_numpy()
+    for c in POINT_COLUMNS[1:]:
+        if c in first:
+            wide[c] = first[c].to_numpy()
+    for m in frame.attrs.get("guardrails", {}):
+        if m in metrics:
+            wide[f"{m}_p_exceeded"] = frame.loc[frame["metric"] == m, "p_exceeded"].to_numpy()
+    wide.attrs.update(frame.attrs)
+    return wide
 
 
 def sweep_runs(vals: np.ndarray, points: list[dict[str, Any]], fields: list[str]) -> pd.DataFrame:
@@ -369,6 +442,7 @@ def format_sweep(frame: pd.DataFrame) -> str:
     against it excludes zero; otherwise it is "<- highest mean" (or lowest) and the text names
     the points it ties with. Points whose guardrails do not hold are marked.
     """
+    frame = sweep_wide(frame)
     objective = frame.attrs.get("objective", "profit")
     cur = frame.attrs.get("currency", "")
     fields = frame.attrs.get("fields", [])

@@ -66,7 +66,7 @@ print(json.dumps({{
     "text": c.to_text(["purchases_total"]),
     "verdict": v.text,
     "record": "purchases_total" in c.to_dict(v)["metrics"],
-    "sweep": "purchases_total_mean" in sw.columns,
+    "sweep": "purchases_total" in set(sw["metric"]),
     "label": metric_label("purchases_total"),
     "format": format_metric("purchases_total", 12.0),
 }}))

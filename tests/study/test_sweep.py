@@ -8,15 +8,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention_sim import InputError, compare, sweep
+from retention_sim import InputError, compare
+from retention_sim import sweep as long_sweep
 from retention_sim.cli.main import main
 from retention_sim.config.policy import load_policy
 from retention_sim.study.execution import replication_seed
-from retention_sim.study.sweep import apply_overrides, parse_field
+from retention_sim.study.sweep import POINT_COLUMNS, apply_overrides, parse_field, sweep_wide
 
 from ..conftest import ROOT, SCENARIOS
 
 POLICIES = ROOT / "params" / "policies"
+
+
+def sweep(*args, **kwargs):
+    """Most tests read the one-row-per-point view of the sweep."""
+    return sweep_wide(long_sweep(*args, **kwargs))
+
+
 KW = {"replications": 3, "seed": 1, "customers": 300, "days": 60, "backend": "serial"}
 
 
@@ -238,3 +246,34 @@ def test_a_tie_is_named_and_the_best_point_must_hold_its_guardrails(default_scen
     assert "No point holds every guardrail" in format_sweep(none)
     with pytest.raises(InputError, match="no baseline"):
         sweep(default_scenario, bau, grid, guardrails={"profit": {"max_increase": 1}}, **small)
+
+
+def test_the_sweep_is_long_one_row_per_point_and_metric(default_scenario, bau):
+    """sweep() returns the tidy shape; sweep_wide() the table view; they hold the same values."""
+    grid = {"policy:campaigns.0.cadence.every_n_days": [7, 30]}
+    long = long_sweep(
+        default_scenario, bau, grid, replications=2, customers=200, days=30,
+        backend="serial", progress=False, metrics=["profit", "retention_rate"],
+    )  # fmt: skip
+    field = "policy:campaigns.0.cadence.every_n_days"
+    assert list(long.columns[:7]) == ["point", field, "metric", "mean", "low", "high", "p_exceeded"]
+    assert list(long.columns[7:]) == list(POINT_COLUMNS)
+    # the metrics asked for, then every default guardrail's metric
+    metrics = [
+        "profit",
+        "retention_rate",
+        "unsubscribe_rate",
+        "complaint_rate",
+        "over_fatigue_share",
+    ]
+    assert list(long["metric"].unique()) == metrics and len(long) == 2 * len(metrics)
+    assert long.loc[long["metric"] == "profit", "p_exceeded"].isna().all()
+    assert long.loc[long["metric"] == "unsubscribe_rate", "p_exceeded"].between(0, 1).all()
+    wide = sweep_wide(long)
+    assert len(wide) == 2 and wide.attrs == long.attrs
+    for m in metrics:
+        assert wide[f"{m}_mean"].tolist() == long.loc[long["metric"] == m, "mean"].tolist()
+    assert wide["unsubscribe_rate_p_exceeded"].tolist() == (
+        long.loc[long["metric"] == "unsubscribe_rate", "p_exceeded"].tolist()
+    )
+    assert sweep_wide(wide) is wide
