@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ..errors import InputError
+from ..errors import InputError, did_you_mean
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -97,6 +98,10 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
+        hit = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if hit:  # a mistyped command or choice: say which one was meant
+            choices = re.findall(r"'([^']*)'", hit.group(2)) or hit.group(2).split(", ")
+            message += did_you_mean(hit.group(1), choices)
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 

@@ -258,3 +258,14 @@ def test_a_resumed_compare_says_what_it_reused(capsys, tmp_path):
     assert "result store: 0 finished runs reused, 4 computed" in capsys.readouterr().out
     assert main(argv) == 0
     assert "result store: 4 finished runs reused, 0 computed" in capsys.readouterr().out
+
+
+def test_a_mistyped_command_or_choice_gets_did_you_mean(capsys):
+    for argv, meant in (
+        (["compre"], "'compare'"),
+        (["sweep", "default", "--backend", "seral"], "'serial'"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exc.value.code == 2 and len(err) == 1 and f"(did you mean {meant}?)" in err[0]
