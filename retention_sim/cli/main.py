@@ -18,7 +18,7 @@ from ..errors import InputError
 from . import bench, calibration, optimise, pilot, report, robustness, run, study
 from .args import EXIT_BAD_INPUT, Parser, check_writable_dir
 
-__all__ = ["main", "build_parser", "COMMAND_GROUPS"]
+__all__ = ["main", "build_parser", "os_error_line", "COMMAND_GROUPS"]
 
 #: The command groups, in the order their commands appear in ``retention-sim --help``.
 COMMAND_GROUPS = (run, study, optimise, pilot, robustness, calibration, report, bench)
@@ -68,5 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("retention-sim: interrupted; files already written are kept", file=sys.stderr)
         return 130
     except OSError as exc:
-        print(f"retention-sim: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"retention-sim: error: {os_error_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+def os_error_line(exc: OSError) -> str:
+    """``"FILE: problem"`` for a file's error, the problem alone otherwise (a Dask scheduler
+    that cannot be reached has no file)."""
+    problem = " ".join(str(exc.strerror or exc).split())
+    return f"{exc.filename}: {problem}" if exc.filename else problem

@@ -269,3 +269,16 @@ def test_a_mistyped_command_or_choice_gets_did_you_mean(capsys):
             main(argv)
         err = capsys.readouterr().err.strip().splitlines()
         assert exc.value.code == 2 and len(err) == 1 and f"(did you mean {meant}?)" in err[0]
+
+
+def test_an_error_without_a_file_has_no_stray_separator():
+    """A Dask scheduler that cannot be reached raises an OSError with no file name: the line
+    is the problem alone, not ``error: : Timed out ...``."""
+    from retention_sim.cli.main import os_error_line
+
+    timeout = TimeoutError("Timed out trying to connect to tcp://10.255.255.1:8786 after 30 s")
+    assert os_error_line(timeout) == (
+        "Timed out trying to connect to tcp://10.255.255.1:8786 after 30 s"
+    )
+    missing = FileNotFoundError(2, "No such file or directory", "/nowhere/x.csv")
+    assert os_error_line(missing) == "/nowhere/x.csv: No such file or directory"
