@@ -42,6 +42,8 @@ def read_csv_text(p: Path, sep: str | None = None) -> pd.DataFrame:
     ``sep=None`` takes the separator from the header line (:func:`detect_separator`), so a
     semicolon-, tab- or pipe-separated export reads as well as a comma-separated one."""
     src = str(p)
+    if p.is_dir():
+        raise InputError("is a folder, not a file; give the CSV file itself", source=src)
     if not p.is_file():
         raise InputError("file not found", source=src)
     if sep is None:

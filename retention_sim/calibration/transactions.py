@@ -118,7 +118,10 @@ def parse_dates(values: pd.Series, *, date_format: str | None) -> tuple[pd.Serie
     """Parse date strings to midnight; return the dates (NaT where unparseable) and that mask."""
     text = values.str.strip()
     if date_format is not None:
-        parsed = pd.to_datetime(text, format=date_format, errors="coerce")
+        try:
+            parsed = pd.to_datetime(text, format=date_format, errors="coerce")
+        except ValueError as exc:  # a bad directive is refused even with errors="coerce"
+            raise InputError(f"--date-format {date_format!r} is not a date format: {exc}") from None
     elif text.str.fullmatch(r"\d{8}").all():
         parsed = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
     else:

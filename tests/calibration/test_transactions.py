@@ -187,3 +187,15 @@ def test_decimal_commas_are_named_as_such(tmp_path):
     frame.to_csv(path, sep=";", index=False)
     with pytest.raises(InputError, match="look like decimal commas"):
         read_transactions(path)
+
+
+def test_a_bad_date_format_and_a_folder_are_refused_in_one_line(tmp_path, capsys):
+    assert (
+        main(["calibrate", str(CDNOW), "--date-format", "%Q", "-o", str(tmp_path / "s.yaml")]) == 2
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1  # the rest of the line is the date parser's own words
+    assert err[0].startswith("retention-sim: error: --date-format '%Q' is not a date format: ")
+    assert main(["calibrate", str(tmp_path), "-o", str(tmp_path / "s.yaml")]) == 2
+    assert "is a folder, not a file" in capsys.readouterr().err
+    assert not (tmp_path / "s.yaml").exists()
