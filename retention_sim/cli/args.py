@@ -31,6 +31,7 @@ __all__ = [
     "add_guardrail_option",
     "add_execution_options",
     "add_runner_options",
+    "runner_kwargs",
     "guardrails_from_args",
     "share_arg",
 ]
@@ -257,3 +258,14 @@ def add_runner_options(p: argparse.ArgumentParser) -> None:
         "--dask", metavar="local|ADDRESS", help="run on Dask: 'local' or tcp://host:8786"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def runner_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of a study function that :func:`add_runner_options` parsed:
+    ``backend``, ``workers``, ``dask`` and ``progress``."""
+    return {
+        "backend": args.backend,
+        "workers": args.workers,
+        "dask": args.dask,
+        "progress": not args.no_progress,
+    }

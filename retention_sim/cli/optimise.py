@@ -12,6 +12,7 @@ from .args import (
     guardrails_from_args,
     policy_arg,
     pos_int,
+    runner_kwargs,
 )
 
 __all__ = ["register"]
@@ -36,11 +37,8 @@ def _cmd_optimise(args: argparse.Namespace) -> int:
         seed=args.seed,
         customers=args.customers,
         days=args.days,
-        backend=args.backend,
-        workers=args.workers,
-        dask=args.dask,
         out=args.out,
-        progress=not args.no_progress,
+        **runner_kwargs(args),
     )
     print(result.text)
     if args.out:

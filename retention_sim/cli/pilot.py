@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .args import add_runner_options, nonneg_int, policy_arg, pos_int
+from .args import add_runner_options, nonneg_int, policy_arg, pos_int, runner_kwargs
 
 __all__ = ["register"]
 
@@ -44,10 +44,7 @@ def _cmd_pilot(args: argparse.Namespace) -> int:
         looks=args.looks,
         pilots=args.pilots,
         seed=args.seed,
-        backend=args.backend,
-        workers=args.workers,
-        dask=args.dask,
-        progress=not args.no_progress,
+        **runner_kwargs(args),
     )
     print(plan.text)
     if args.out:

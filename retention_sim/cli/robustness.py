@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ..errors import InputError
-from .args import add_execution_options, add_size_options, policy_arg, pos_int
+from .args import add_execution_options, add_size_options, policy_arg, pos_int, runner_kwargs
 
 __all__ = ["register"]
 
@@ -50,11 +50,8 @@ def _cmd_robustness(args: argparse.Namespace) -> int:
         customers=args.customers,
         days=args.days,
         objective=args.objective,
-        backend=args.backend,
-        workers=args.workers,
-        dask=args.dask,
         out=args.out,
-        progress=not args.no_progress,
+        **runner_kwargs(args),
     )
     print(result.text)
     if args.out:

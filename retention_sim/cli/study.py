@@ -16,6 +16,7 @@ from .args import (
     policy_arg,
     pos_float,
     pos_int,
+    runner_kwargs,
 )
 
 __all__ = ["register", "runs_line"]
@@ -71,14 +72,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         seed=args.seed,
         customers=args.customers,
         days=args.days,
-        backend=args.backend,
-        workers=args.workers,
-        dask=args.dask,
         out=args.out,
         target_halfwidth=args.target_halfwidth,
         max_replications=args.max_replications,
         objective=args.objective,
-        progress=not args.no_progress,
+        **runner_kwargs(args),
         by=args.by,
     )
     print(comparison.to_text())
@@ -119,11 +117,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         days=args.days,
         objective=args.objective,
         metrics=args.metric or None,
-        backend=args.backend,
-        workers=args.workers,
-        dask=args.dask,
         out=args.out,
-        progress=not args.no_progress,
+        **runner_kwargs(args),
         guardrails=guardrails,
     )
     print(format_sweep(frame))
@@ -171,11 +166,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
         seed=args.seed,
         customers=args.customers,
         days=args.days,
-        backend=args.backend,
-        workers=args.workers,
-        dask=args.dask,
         out=args.out,
-        progress=not args.no_progress,
+        **runner_kwargs(args),
     )
     print(result.text)
     if args.out:

@@ -110,10 +110,8 @@ def _field_names(model: type[BaseModel]) -> set[str]:
                 walk(f.annotation)
         for arg in getattr(tp, "__args__", ()) or ():
             walk(arg)
-        if hasattr(tp, "__origin__"):
+        if hasattr(tp, "__origin__"):  # list[...], Annotated[...], ...
             walk(tp.__origin__)
-        if hasattr(tp, "__metadata__"):  # Annotated
-            walk(getattr(tp, "__origin__", None))
 
     walk(model)
     return names

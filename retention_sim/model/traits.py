@@ -88,9 +88,7 @@ def cause_base_hazards(
         else:
             h = daily_hazard(cause.annual_probability)
             out[:, k] = h * frailty if cause.frailty else h
-    scale = scenario.churn.hazard_scale
-    if scale != 1.0:
-        out *= scale
+    out *= scenario.churn.hazard_scale  # exact when 1
     return out
 
 

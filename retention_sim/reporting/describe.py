@@ -119,7 +119,7 @@ def cadence_recommendation(
     Parameters
     ----------
     curve
-        The sweep's frame (``best``, ``ties_best``, ``diff_vs_best_low/high``, ``profit_*``).
+        The sweep's frame, long or wide (:func:`~retention_sim.study.sweep.sweep_wide`).
     field
         The swept field (the days between messages).
     segment, channel, currency
@@ -128,18 +128,12 @@ def cadence_recommendation(
     from ..study.sweep import sweep_wide
 
     curve = sweep_wide(curve)
-    flags = (
-        curve["best"] if "best" in curve else curve["point"].eq(curve.attrs.get("best_point", -1))
-    )
+    flags = curve["best"]
     if not flags.any():
         return "The sweep marked no best cadence, so there is nothing to recommend."
     best = curve[flags].iloc[0]
     others = curve[~flags]
-    tied = (
-        others["ties_best"]
-        if "ties_best" in others
-        else ((others["diff_vs_best_low"] <= 0) & (others["diff_vs_best_high"] >= 0))
-    )
+    tied = others["ties_best"]
 
     def days(mask: pd.Series) -> str:
         return ", ".join(str(int(v)) for v in others.loc[mask, field])

@@ -436,7 +436,8 @@ def render_report(
     if 0 < robustness_draws < 3:
         raise InputError(f"robustness draws must be 0 (none) or at least 3, got {robustness_draws}")
     sc = load_scenario(sc_path)
-    names = [load_policy(p, scenario=sc).name for p in pol_paths]
+    pols = [load_policy(p, scenario=sc) for p in pol_paths]
+    names = [p.name for p in pols]
     if baseline is not None and baseline not in names:
         raise InputError(f"baseline {baseline!r} is not one of the policies: {', '.join(names)}")
     out = Path(out)
@@ -444,7 +445,6 @@ def render_report(
     notebook = out / "report.ipynb"
     # the comparison runs here, with a progress bar, into the result store the notebook reads
     store = out / "store"
-    pols = [load_policy(p, scenario=sc) for p in pol_paths]
     compare(
         sc,
         pols,

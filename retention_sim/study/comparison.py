@@ -27,7 +27,7 @@ from ..outputs import write_csv, write_json
 from . import statistics as st
 from .groups import GROUP_METRICS, check_by, group_differences
 from .guardrails import DEFAULT_MIN_EFFECT
-from .metrics import DAILY_SERIES, METRICS, format_metric, metric_label
+from .metrics import DAILY_SERIES, METRICS, format_metric, metric_label, runs_frame
 from .paired import PairedStudy
 from .verdict import Verdict, judge, verdict_record
 
@@ -104,20 +104,10 @@ class Comparison(PairedStudy):
             Columns ``policy, replication, metric, value``; rows ordered by policy (as given),
             replication and metric (as in :data:`~retention_sim.study.execution.METRICS`).
         """
-        frames = []
-        n, m = self.replications, len(METRICS)
-        for p in self.policies:
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "policy": p,
-                        "replication": np.repeat(np.arange(n), m),
-                        "metric": np.tile(np.array(METRICS, dtype=object), n),
-                        "value": self._values[p].reshape(-1),
-                    }
-                )
-            )
-        return pd.concat(frames, ignore_index=True)
+        n = self.replications
+        return runs_frame(
+            [({"policy": p}, k, self._values[p][k]) for p in self.policies for k in range(n)]
+        )
 
     def summary(self, metrics: Sequence[str] | None = None) -> pd.DataFrame:
         """Means with intervals per policy and metric, then the paired difference rows.

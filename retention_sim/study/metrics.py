@@ -281,17 +281,21 @@ def runs_frame(runs: list[tuple[Mapping[str, Any], int, np.ndarray]]) -> pd.Data
     ----------
     runs
         ``(labels, replication, metric values in the order of METRICS)`` per run; ``labels``
-        name the arm (``{"policy": ...}``, or a point and its field values).
+        name the arm (``{"policy": ...}``, or a point and its field values), the same keys for
+        every run.
 
     Returns
     -------
     pandas.DataFrame
         The label columns, then ``replication``, ``metric`` and ``value``: one row per run and
-        metric.
+        metric, runs in the order given.
     """
-    rows = [
-        {**labels, "replication": int(k), "metric": m, "value": float(v)}
-        for labels, k, values in runs
-        for m, v in zip(METRICS, values, strict=True)
-    ]
-    return pd.DataFrame(rows)
+    m = len(METRICS)
+    keys = list(runs[0][0]) if runs else []
+    columns: dict[str, Any] = {
+        k: np.repeat(np.array([labels[k] for labels, _, _ in runs]), m) for k in keys
+    }
+    columns["replication"] = np.repeat(np.array([k for _, k, _ in runs], dtype=np.int64), m)
+    columns["metric"] = np.tile(np.array(METRICS, dtype=object), len(runs))
+    columns["value"] = np.array([v for _, _, v in runs], dtype=float).reshape(-1)
+    return pd.DataFrame(columns)

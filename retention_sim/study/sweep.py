@@ -45,6 +45,7 @@ from .metrics import (
     format_metric,
     metric_index,
     metric_label,
+    runs_frame,
 )
 from .store import ResultStore
 
@@ -372,18 +373,14 @@ def sweep_wide(frame: pd.DataFrame) -> pd.DataFrame:
 def sweep_runs(vals: np.ndarray, points: list[dict[str, Any]], fields: list[str]) -> pd.DataFrame:
     """Every run of a sweep in long format: ``point``, each field's value, ``replication``,
     ``metric``, ``value`` (one row per point, replication and metric)."""
-    n_pts, n_rep, n_met = vals.shape
-    frame = pd.DataFrame(
-        {
-            "point": np.repeat(np.arange(n_pts), n_rep * n_met),
-            "replication": np.tile(np.repeat(np.arange(n_rep), n_met), n_pts),
-            "metric": np.tile(np.array(METRICS, dtype=object), n_pts * n_rep),
-            "value": vals.reshape(-1),
-        }
+    n_pts, n_rep, _ = vals.shape
+    return runs_frame(
+        [
+            ({"point": i, **{f: points[i][f] for f in fields}}, k, vals[i, k])
+            for i in range(n_pts)
+            for k in range(n_rep)
+        ]
     )
-    for f in reversed(fields):
-        frame.insert(1, f, [points[i][f] for i in frame["point"]])
-    return frame
 
 
 def upper_limits(guardrails: Mapping[str, Any] | None) -> list[tuple[str, str, float]]:
