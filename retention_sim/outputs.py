@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -31,6 +32,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` so that no half-written file is ever visible."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
+    if p.is_dir():  # name the target, not the temporary file os.replace would name
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(p))
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are ordinary files

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .._version import __version__
 from ..errors import InputError
-from . import bench, calibration, optimise, pilot, report, robustness, run, study
+from . import bench, calibration, optimise, pilot, report, robustness, run, store, study
 from .args import EXIT_BAD_INPUT, Parser, check_writable_dir
 
 __all__ = ["main", "build_parser", "os_error_line", "COMMAND_GROUPS"]
 
 #: The command groups, in the order their commands appear in ``retention-sim --help``.
-COMMAND_GROUPS = (run, study, optimise, pilot, robustness, calibration, report, bench)
+COMMAND_GROUPS = (run, study, optimise, pilot, robustness, calibration, report, store, bench)
 
 
 def build_parser() -> Parser:
@@ -59,8 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        _check_outputs(args)
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_line
+            _check_outputs(args)
+            return int(args.func(args) or 0)
     except InputError as exc:
         print(f"retention-sim: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -70,6 +74,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"retention-sim: error: {os_error_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+def _warning_line(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+    """Show a warning as one line, ``retention-sim: warning: ...`` (no file, line or source)."""
+    print(f"retention-sim: warning: {message}", file=sys.stderr)
 
 
 def os_error_line(exc: OSError) -> str:

@@ -182,7 +182,10 @@ def execute(
         return runner.run(tasks), len(tasks), 0
     results: list[dict[str, Any] | None] = [store.load(t) for t in tasks]
     todo = [i for i, r in enumerate(results) if r is None]
-    done = runner.run([tasks[i] for i in todo], on_result=store.save)
+    try:
+        done = runner.run([tasks[i] for i in todo], on_result=store.save)
+    finally:  # record the checksums of what finished, also when interrupted
+        store.flush()
     for i, r in zip(todo, done, strict=True):
         results[i] = r
     # every missing result has just been filled in: no ``None`` is left

@@ -16,28 +16,49 @@ policies already there.
 Every file is written atomically (:mod:`retention_sim.outputs`): a study stopped by Ctrl-C or a
 killed process loses only the runs in flight. Running the same study again reads the finished
 runs instead of recomputing them (:meth:`ResultStore.load`).
+
+Nothing read is trusted blindly. Every run file carries a checksum of its content and the
+manifest records it (:mod:`retention_sim.study.run_file`); on load a run file must fit the
+schema, match its own checksum and the manifest's. A run that fails is *recomputed*, and the
+recompute is announced with a :class:`DamagedRunWarning` naming the run and the reason (the
+command line prints it as one line). :func:`verify_store` reports every damaged run of a store
+without recomputing anything (``retention-sim store verify DIR``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..outputs import atomic_write_text
+from .run_file import (
+    RESULT_FORMAT,
+    DamagedRun,
+    DamagedRunWarning,
+    check_run,
+    checksum,
+    dump,
+    read_json,
+)
 
 if TYPE_CHECKING:
     from ..config.policy import Policy
     from ..config.scenario import Scenario
 
 __all__ = [
+    "DamagedRun",
+    "DamagedRunWarning",
     "ResultStore",
+    "verify_store",
     "ENGINE_SOURCES",
     "engine_files",
     "engine_fingerprint",
@@ -45,9 +66,6 @@ __all__ = [
     "study_key",
     "RESULT_FORMAT",
 ]
-
-#: Version of the run-file layout (part of the study key).
-RESULT_FORMAT = 2  # 2: runs carry their group outcomes
 
 #: What produces a run's numbers, relative to the package: the inputs and the model whole, the
 #: shared vocabulary, and the unit of work and metric catalogue of the study layer (they decide
@@ -127,9 +145,7 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _dump(obj: Any) -> str:
-    # run files are internal: NaN and infinities survive a round trip as JSON extensions
-    return json.dumps(obj, sort_keys=True, allow_nan=True) + "\n"
+_dump = dump
 
 
 class ResultStore:
@@ -145,6 +161,8 @@ class ResultStore:
         self.root = Path(root)
         self._scenario_hashes: dict[int, tuple[Scenario, str]] = {}
         self._policy_hashes: dict[int, tuple[Policy, str]] = {}
+        self._checksums: dict[str, dict[str, str]] = {}
+        self._pending: dict[str, dict[str, str]] = {}
 
     # keys ----------------------------------------------------------------------------
     def _scenario_hash(self, scenario: Scenario) -> str:
@@ -183,24 +201,33 @@ class ResultStore:
 
     # runs ----------------------------------------------------------------------------
     def load(self, task: Any) -> dict[str, Any] | None:
-        """The stored result of ``task``, or ``None`` if it has not finished yet.
+        """The stored result of ``task``, or ``None`` if it must be computed.
 
-        A file that cannot be read or does not match the task (which only a hand edit can
-        cause) counts as missing, so the run is recomputed and the file replaced.
+        ``None`` when the run has not finished yet, and when its file fails a check: not valid
+        JSON, not the run-file schema, a checksum that does not match the content or the one
+        the manifest recorded, or another run's identity. A failed check is announced with a
+        :class:`DamagedRunWarning` (the run is then recomputed and its file replaced).
         """
         path = self.run_path(task)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        data, reason = read_json(path)
+        if data == "":
             return None
-        if (
-            not isinstance(data, dict)
-            or data.get("policy_hash") != self._policy_hash(task.policy)
-            or data.get("replication") != task.replication
-            or data.get("seed") != task.seed
-            or "metrics" not in data
-            or "daily" not in data
-        ):
+        if reason is None:
+            key = self.task_study_key(task)
+            days = task.scenario.calendar.horizon_days if task.days is None else task.days
+            reason = check_run(
+                data,
+                days=int(days),
+                recorded=self._recorded(key).get(path.name),
+                expect={
+                    "policy_hash": self._policy_hash(task.policy),
+                    "replication": task.replication,
+                    "seed": task.seed,
+                },
+            )
+        if reason is not None:
+            bad = DamagedRun(path, task.policy_name, task.replication, reason)
+            warnings.warn(bad.line() + "; recomputing it", DamagedRunWarning, stacklevel=2)
             return None
         return {
             "policy": task.policy_name,
@@ -212,8 +239,20 @@ class ResultStore:
             "groups": data.get("groups", {}),
         }
 
+    def _recorded(self, key: str) -> dict[str, str]:
+        """The run checksums the manifest of study ``key`` records (read once per store)."""
+        hit = self._checksums.get(key)
+        if hit is None:
+            hit = dict(self.read_manifest(key).get("runs", {}))
+            self._checksums[key] = hit
+        return hit
+
     def save(self, task: Any, result: Mapping[str, Any]) -> Path:
-        """Write the result of ``task`` atomically and return its path."""
+        """Write the result of ``task`` atomically, with its checksum, and return its path.
+
+        The checksum is recorded in the manifest by :meth:`flush` (called at the end of every
+        batch of runs, also when it is interrupted).
+        """
         record = {
             "format": RESULT_FORMAT,
             "policy": task.policy_name,
@@ -225,7 +264,23 @@ class ResultStore:
             "groups": result.get("groups", {}),
             "written": _now(),
         }
-        return atomic_write_text(self.run_path(task), _dump(record))
+        record["checksum"] = checksum(record)
+        path = atomic_write_text(self.run_path(task), _dump(record))
+        key = self.task_study_key(task)
+        self._pending.setdefault(key, {})[path.name] = record["checksum"]
+        self._recorded(key)[path.name] = record["checksum"]
+        return path
+
+    def flush(self) -> None:
+        """Record the checksums of the runs saved since the last flush in their manifests."""
+        pending, self._pending = self._pending, {}
+        for key, sums in pending.items():
+            path = self.study_dir(key) / "manifest.json"
+            with _locked(path):
+                manifest, _ = read_json(path)
+                manifest = manifest if isinstance(manifest, dict) else {"study_key": key}
+                manifest["runs"] = {**manifest.get("runs", {}), **sums}
+                atomic_write_text(path, _dump(manifest))
 
     # manifests -----------------------------------------------------------------------
     def write_manifest(
@@ -263,11 +318,25 @@ class ResultStore:
         horizon = scenario.calendar.horizon_days if days is None else int(days)
         key = study_key(self._scenario_hash(scenario), seed=seed, customers=n0, days=horizon)
         path = self.study_dir(key) / "manifest.json"
-        old: dict[str, Any] = {}
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            old = {}
+        with _locked(path):
+            return self._merge_manifest(
+                path, key, scenario, policies, n0, horizon, seed, replications, extra
+            )
+
+    def _merge_manifest(
+        self,
+        path: Path,
+        key: str,
+        scenario: Scenario,
+        policies: Mapping[str, Policy | None],
+        n0: int,
+        horizon: int,
+        seed: int,
+        replications: int | None,
+        extra: Mapping[str, Any] | None,
+    ) -> Path:
+        old, _ = read_json(path)
+        old = old if isinstance(old, dict) else {}
         now = _now()
         merged = dict(old.get("policies", {}))
         for name, pol in policies.items():
@@ -289,6 +358,7 @@ class ResultStore:
             "created": old.get("created", now),
             "updated": now,
             **({k: _jsonable(v) for k, v in extra.items()} if extra else {}),
+            "runs": old.get("runs", {}),
         }
         return atomic_write_text(path, _dump(manifest))
 
@@ -310,3 +380,64 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, (str, int, float, bool)) or obj is None:
         return obj
     return str(obj)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside ``path`` (``.manifest.lock``) while it is read and
+    rewritten, so concurrent studies on one store never lose each other's entries. Where
+    ``fcntl`` is missing (Windows) the update is atomic but unlocked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on Linux
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def verify_store(root: str | Path) -> tuple[int, list[DamagedRun]]:
+    """Check every run file of a store without recomputing anything.
+
+    Parameters
+    ----------
+    root
+        The store's folder (the ``--out`` of a study: it holds ``runs/``).
+
+    Returns
+    -------
+    tuple
+        ``(number of run files checked, the damaged ones)``. A run is damaged when its file is
+        not valid JSON, does not fit the schema, does not match its checksum or the manifest's,
+        or sits in a study folder without a readable manifest.
+    """
+    runs = Path(root) / "runs"
+    checked, damaged = 0, []
+    for study in sorted(p for p in runs.iterdir() if p.is_dir()):
+        manifest, problem = read_json(study / "manifest.json")
+        recorded = manifest.get("runs", {}) if isinstance(manifest, dict) else {}
+        days = manifest.get("days") if isinstance(manifest, dict) else None
+        for path in sorted(study.glob("*-r*.json")):
+            checked += 1
+            data, reason = read_json(path)
+            if reason is None:
+                if not isinstance(manifest, dict) or not manifest:
+                    reason = f"its manifest is {'damaged' if problem else 'missing'}"
+                else:
+                    reason = check_run(data, days=days, recorded=recorded.get(path.name))
+            if reason is not None:
+                policy = data.get("policy", "?") if isinstance(data, dict) else "?"
+                rep = data.get("replication") if isinstance(data, dict) else None
+                rep = rep if isinstance(rep, int) else _replication_of(path.name)
+                damaged.append(DamagedRun(path, str(policy), rep, reason))
+    return checked, damaged
+
+
+def _replication_of(name: str) -> int | None:
+    tail = name.rsplit("-r", 1)[-1].removesuffix(".json")
+    return int(tail) if tail.isdigit() else None

@@ -102,7 +102,8 @@ def test_unreadable_run_file_is_recomputed(default_scenario, tmp_path):
     compare(default_scenario, [None], replications=2, out=tmp_path, **KW)
     victim = sorted(tmp_path.glob("runs/*/*-r000000.json"))[0]
     victim.write_text("{not json")
-    c = compare(default_scenario, [None], replications=2, out=tmp_path, **KW)
+    with pytest.warns(UserWarning, match="is not valid JSON"):
+        c = compare(default_scenario, [None], replications=2, out=tmp_path, **KW)
     assert (c.info["runs_computed"], c.info["runs_loaded"]) == (1, 1)
     assert json.loads(victim.read_text())["replication"] == 0
 
@@ -187,3 +188,112 @@ def test_engine_fingerprint_covers_every_module_a_replication_runs():
     ).stdout.split()
     assert {"model/simulation.py", "model/churn.py", "study/execution.py"} <= set(out)
     assert set(out) <= set(engine_files()), sorted(set(out) - set(engine_files()))
+
+
+# ------------------------------------------------------------------ damage and tampering
+def _edit(path: Path, change, *, resum: bool = False) -> None:
+    from retention_sim.study.run_file import checksum
+
+    data = json.loads(path.read_text())
+    change(data)
+    if resum:
+        data["checksum"] = checksum(data)
+    path.write_text(json.dumps(data))
+
+
+def _double_profit(d):
+    d["metrics"]["profit"] *= 2
+
+
+TAMPERS = {
+    "profit doubled": (_double_profit, False, "does not match its checksum"),
+    "profit doubled, checksum redone": (_double_profit, True, "differs from the one the manifest"),
+    "metrics emptied": (lambda d: d.update(metrics={}), True, "metric 'profit' is missing"),
+    "profit a string": (
+        lambda d: d["metrics"].update(profit="abc"),
+        True,
+        "metric 'profit' is not a number",
+    ),
+    "daily cut short": (
+        lambda d: d["daily"].update(customers=d["daily"]["customers"][:5]),
+        True,
+        "different lengths",
+    ),
+    "checksum removed": (lambda d: d.pop("checksum"), False, "has no checksum"),
+}
+
+
+@pytest.mark.parametrize("tamper", list(TAMPERS))
+def test_a_tampered_or_damaged_run_is_detected_announced_and_recomputed(
+    default_scenario, tmp_path, tamper
+):
+    from retention_sim.study.store import DamagedRunWarning, verify_store
+
+    change, resum, reason = TAMPERS[tamper]
+    honest = compare(default_scenario, [None], replications=2, out=tmp_path, **KW)
+    victim = sorted(tmp_path.glob("runs/*/*-r000001.json"))[0]
+    _edit(victim, change, resum=resum)
+
+    checked, damaged = verify_store(tmp_path)  # reports, recomputes nothing
+    assert checked == 2 and [d.path for d in damaged] == [victim]
+    assert reason in damaged[0].reason and damaged[0].replication == 1
+
+    with pytest.warns(DamagedRunWarning, match=reason) as caught:
+        again = compare(default_scenario, [None], replications=2, out=tmp_path, **KW)
+    assert len(caught) == 1 and str(victim) in str(caught[0].message)
+    assert (again.info["runs_computed"], again.info["runs_loaded"]) == (1, 1)
+    pd.testing.assert_frame_equal(again.table(), honest.table(), check_exact=True)
+    assert verify_store(tmp_path) == (2, [])
+
+
+def test_a_run_signed_by_hand_without_a_manifest_entry_is_still_checked_by_its_own_sum(
+    default_scenario, tmp_path
+):
+    from retention_sim.study.store import verify_store
+
+    compare(default_scenario, [None], replications=2, out=tmp_path, **KW)
+    manifest = next(tmp_path.glob("runs/*/manifest.json"))
+    data = json.loads(manifest.read_text())
+    assert len(data["runs"]) == 2  # the manifest records each run's checksum
+    data["runs"] = {}
+    manifest.write_text(json.dumps(data))
+    assert verify_store(tmp_path) == (2, [])  # its own checksum still matches
+    victim = next(tmp_path.glob("runs/*/*-r000000.json"))
+    _edit(victim, _double_profit)
+    assert len(verify_store(tmp_path)[1]) == 1
+
+
+def test_a_run_path_that_is_a_folder_is_named_as_the_run(default_scenario, tmp_path):
+    from retention_sim.study.store import DamagedRunWarning
+
+    compare(default_scenario, [None], replications=2, out=tmp_path, **KW)
+    victim = next(tmp_path.glob("runs/*/*-r000000.json"))
+    victim.unlink()
+    victim.mkdir()
+    with pytest.warns(DamagedRunWarning, match="is a folder"):
+        with pytest.raises(IsADirectoryError) as err:
+            compare(default_scenario, [None], replications=2, out=tmp_path, **KW)
+    assert err.value.filename == str(victim)
+
+
+def test_concurrent_studies_on_one_store_keep_every_checksum(default_scenario, bau, tmp_path):
+    """Two processes write runs of one study at once: the manifest keeps both sets of sums."""
+    script = (
+        "import sys\n"
+        "from retention_sim import compare, load_scenario\n"
+        "from retention_sim.config.policy import load_policy\n"
+        f"sc = load_scenario({str(SCENARIOS / 'default.yaml')!r})\n"
+        f"pol = load_policy({str(POLICIES / 'bau_default.yaml')!r}, scenario=sc)\n"
+        "pols = [pol] if sys.argv[1] == 'a' else [None]\n"
+        f"compare(sc, pols, replications=6, out={str(tmp_path)!r}, **{KW!r})\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script, w]) for w in "ab"]
+    assert [p.wait() for p in procs] == [0, 0]
+    manifest = json.loads(next(tmp_path.glob("runs/*/manifest.json")).read_text())
+    assert len(manifest["runs"]) == 12 and set(manifest["policies"]) == {
+        "bau_default",
+        "no_contact",
+    }
+    from retention_sim.study.store import verify_store
+
+    assert verify_store(tmp_path) == (12, [])
