@@ -9,9 +9,12 @@ sub-commands with ``register(subparsers)``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,20 +63,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``retention-sim`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        with warnings.catch_warnings():
-            warnings.showwarning = _warning_line
+    terminated: list[int] = []
+    with _sigterm_as_interrupt(terminated), warnings.catch_warnings():
+        warnings.showwarning = _warning_line
+        try:
             _check_outputs(args)
             return int(args.func(args) or 0)
-    except InputError as exc:
-        print(f"retention-sim: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("retention-sim: interrupted; files already written are kept", file=sys.stderr)
-        return 130
-    except OSError as exc:
-        print(f"retention-sim: error: {os_error_line(exc)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        except InputError as exc:
+            print(f"retention-sim: error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            print("retention-sim: interrupted; files already written are kept", file=sys.stderr)
+            return EXIT_TERMINATED if terminated else 130
+        except OSError as exc:
+            print(f"retention-sim: error: {os_error_line(exc)}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+
+
+#: Exit status after SIGTERM (128 + 15, as a shell reports it).
+EXIT_TERMINATED = 143
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt(terminated: list[int]) -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while a command runs: the pool is stopped, finished runs are
+    recorded in their manifest and nothing written is removed (the default SIGTERM would skip
+    every cleanup). The previous handler is restored afterwards."""
+
+    def stop(signum: int, frame: Any) -> None:
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _warning_line(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:

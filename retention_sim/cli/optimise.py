@@ -14,6 +14,7 @@ from .args import (
     pos_int,
     runner_kwargs,
 )
+from .study_folders import keep_study
 
 __all__ = ["register"]
 
@@ -42,7 +43,9 @@ def _cmd_optimise(args: argparse.Namespace) -> int:
     )
     print(result.text)
     if args.out:
-        print("wrote " + ", ".join(str(p) for p in result.write(args.out)))
+        written, kept = keep_study(args, result.write)
+        print("wrote " + ", ".join(str(p) for p in written))
+        print(kept)
     return 0
 
 

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from .args import add_runner_options, nonneg_int, policy_arg, pos_int, runner_kwargs
+from .study_folders import keep_study
 
 __all__ = ["register"]
 
@@ -48,7 +49,9 @@ def _cmd_pilot(args: argparse.Namespace) -> int:
     )
     print(plan.text)
     if args.out:
-        print(f"wrote {plan.write(args.out)}")
+        written, kept = keep_study(args, lambda out: [plan.write(out)])
+        print(f"wrote {written[0]}")
+        print(kept)
     return 0
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..errors import InputError
 from .args import add_execution_options, add_size_options, policy_arg, pos_int, runner_kwargs
+from .study_folders import keep_study
 
 __all__ = ["register"]
 
@@ -55,9 +56,6 @@ def _cmd_robustness(args: argparse.Namespace) -> int:
     )
     print(result.text)
     if args.out:
-        from pathlib import Path
-
-        out = Path(args.out)
         record = {
             "candidate": result.candidate,
             "baseline": result.baseline,
@@ -71,11 +69,15 @@ def _cmd_robustness(args: argparse.Namespace) -> int:
             "sensitivity": json_ready(result.sensitivity.to_dict("records")),
             "text": result.text,
         }
-        written = [
-            write_json(out / "robustness.json", record),
-            write_csv(out / "robustness_worlds.csv", result.worlds, index=False),
-        ]
+        written, kept = keep_study(
+            args,
+            lambda out: [
+                write_json(out / "robustness.json", record),
+                write_csv(out / "robustness_worlds.csv", result.worlds, index=False),
+            ],
+        )
         print("wrote " + ", ".join(str(p) for p in written))
+        print(kept)
     return 0
 
 

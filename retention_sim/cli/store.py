@@ -34,7 +34,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add ``store`` (with ``store verify``)."""
     store = sub.add_parser("store", help="check a study's result store")
-    actions = store.add_subparsers(dest="action", required=True, parser_class=type(store))
+    actions = store.add_subparsers(
+        dest="action", required=True, parser_class=type(store), help="what to do with the store"
+    )
     verify = actions.add_parser(
         "verify",
         help="report every damaged run (schema, checksum, manifest) without recomputing any",

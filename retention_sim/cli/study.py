@@ -18,6 +18,7 @@ from .args import (
     pos_int,
     runner_kwargs,
 )
+from .study_folders import keep_study
 
 __all__ = ["register", "runs_line"]
 
@@ -92,13 +93,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         print(verdict.text)
     if args.out:
         print(runs_line(comparison.info))
-        written = comparison.write(args.out, verdict=verdict)
+        written, kept = keep_study(args, lambda d: comparison.write(d, verdict=verdict))
         print("wrote " + ", ".join(str(p) for p in written))
+        print(kept)
     return 0
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from ..config.scenario import load_scenario
     from ..outputs import write_csv, write_json
@@ -124,7 +125,6 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     print(format_sweep(frame))
     if args.out:
         print(runs_line(frame.attrs))
-        out = Path(args.out)
         wide = sweep_wide(frame)
         record = {
             "scenario": scenario.name,
@@ -138,12 +138,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             },
             "points": wide.astype(object).where(wide.notna(), None).to_dict("records"),
         }
-        written = [
-            write_json(out / "sweep.json", record),
-            write_csv(out / "sweep.csv", frame, index=False),  # long: point x metric
-            write_csv(out / "runs.csv", frame.attrs["runs"], index=False),
-        ]
+        written, kept = keep_study(
+            args,
+            lambda out: [
+                write_json(out / "sweep.json", record),
+                write_csv(out / "sweep.csv", frame, index=False),  # long: point x metric
+                write_csv(out / "runs.csv", frame.attrs["runs"], index=False),
+            ],
+        )
         print("wrote " + ", ".join(str(p) for p in written))
+        print(kept)
     return 0
 
 
@@ -171,7 +175,9 @@ def _cmd_select(args: argparse.Namespace) -> int:
     )
     print(result.text)
     if args.out:
-        print("wrote " + ", ".join(str(p) for p in result.write(args.out)))
+        written, kept = keep_study(args, result.write)
+        print("wrote " + ", ".join(str(p) for p in written))
+        print(kept)
     return 0
 
 

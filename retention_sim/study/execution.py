@@ -34,6 +34,8 @@ aggregating, so completion order never matters.
 from __future__ import annotations
 
 import os
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -136,6 +138,27 @@ def run_replication(task: RunTask) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- runner
+#: How often a pool worker checks that the process that started it is still alive (seconds).
+PARENT_CHECK_SECONDS = 0.25
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Make this pool worker exit as soon as ``parent_pid`` is no longer its parent.
+
+    The pool's initializer: a daemon thread polls :func:`os.getppid` every
+    :data:`PARENT_CHECK_SECONDS`. A study killed by SIGKILL cannot shut its pool down, and its
+    workers would be re-parented and live on; with this they exit within a fraction of a
+    second, and the pool's resource trackers follow once the last worker has closed their pipe.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="retention-sim-parent-watch", daemon=True).start()
+
+
 def _require_dask() -> None:
     """Refuse the Dask backend in one line, before any work, when the ``[dask]`` extra is not
     installed."""
@@ -233,7 +256,9 @@ class Runner:
         if self._pool is None:
             from loky import ProcessPoolExecutor
 
-            self._pool = ProcessPoolExecutor(max_workers=size)
+            self._pool = ProcessPoolExecutor(
+                max_workers=size, initializer=exit_with_parent, initargs=(os.getpid(),)
+            )
             self._pool_size = size
         return self._pool
 
@@ -325,9 +350,9 @@ class Runner:
                         on_result(tasks[i], results[i])
                     bar.update(1)
         except BaseException:
-            for f in futures:
-                f.cancel()
-            # the pool's workers may be busy with runs in flight: stop them, do not wait
+            # the pool's workers may be busy with runs in flight: stop them, do not wait. The
+            # pool fails the futures still pending itself (cancelling them here first makes its
+            # manager thread trip over an already cancelled future and print a traceback)
             pool.shutdown(wait=False, kill_workers=True)
             self._pool = None
             raise
