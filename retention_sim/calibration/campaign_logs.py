@@ -179,6 +179,8 @@ def experiment_from_logs(
     amount_col: str = "amount",
     date_format: str | None = None,
     table_out: str | Path | None = None,
+    allow_far_dates: bool = False,
+    allow_large_amounts: bool = False,
 ) -> Experiment:
     """Read a message log and a transaction log as one randomised campaign.
 
@@ -196,6 +198,9 @@ def experiment_from_logs(
         Columns of the message log.
     customer_col, date_col, amount_col, date_format
         Columns and date format of the transaction log (and the message log's dates).
+    allow_far_dates, allow_large_amounts
+        Accept the transaction log's far dates and huge amounts (see
+        :func:`~retention_sim.calibration.transactions.read_transactions`).
     table_out
         If given, also write the derived table there (CSV): the one-row-per-customer file
         ``retention-sim replay`` and ``calibrate-response`` read.
@@ -232,6 +237,8 @@ def experiment_from_logs(
         date_col=date_col,
         amount_col=amount_col,
         date_format=date_format,
+        allow_far_dates=allow_far_dates,
+        allow_large_amounts=allow_large_amounts,
     )
     end = msgs["send_day"].max() + pd.Timedelta(days=window_days - 1)
     if end > log.last_date:

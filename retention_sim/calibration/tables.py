@@ -1,5 +1,6 @@
-"""Reading the user's CSV tables (transaction logs, experiments): every cell as text, and error
-messages that name the file, the column and the first offending lines."""
+"""Reading the user's CSV tables (transaction logs, experiments): every cell as text, error
+messages that name the file, the column and the first offending lines, and the rules for
+implausible dates and amounts (explained in :mod:`retention_sim.calibration.transactions`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pandas as pd
 from ..errors import InputError
 
 __all__ = ["read_csv_text", "detect_separator", "SEPARATORS", "lines", "examples"]
-__all__ += ["missing_column_error"]
+__all__ += ["missing_column_error", "far_dates", "large_amounts", "AMOUNT_MAX"]
 
 _MAX_LISTED = 5  # offending lines quoted in one error message
 #: The field separators recognised in a header line, by name.
@@ -94,3 +95,46 @@ def missing_column_error(
         f"{', '.join(repr(c) for c in columns)}{hint}",
         source=path,
     )
+
+
+# ----------------------------------------------------------------------------- outliers
+_DATE_QUANTILES = (0.01, 0.99)  # the bulk of the log: 98% of its rows
+_DATE_SPAN_FACTOR, _DATE_MIN_MARGIN_DAYS = 2.0, 365
+_AMOUNT_MIN_DECADES, _AMOUNT_ROBUST_SIGMAS = 6.0, 8.0
+#: An amount above this is refused whatever the rest of the log (see :func:`large_amounts`).
+AMOUNT_MAX = 1e15
+
+
+def far_dates(dates: pd.Series) -> tuple[np.ndarray, pd.Timestamp, pd.Timestamp, int]:
+    """Rows dated far outside the bulk of the log (the rule: the ``transactions`` docstring).
+
+    Returns
+    -------
+    tuple
+        The mask of far dates, the 1st and 99th percentile dates and the margin in days.
+    """
+    day = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+    lo, hi = (int(np.quantile(day, q, method="inverted_cdf")) for q in _DATE_QUANTILES)
+    margin = max(int(np.ceil(_DATE_SPAN_FACTOR * (hi - lo))), _DATE_MIN_MARGIN_DAYS)
+    as_date = lambda d: pd.Timestamp(np.datetime64(d, "D"))  # noqa: E731
+    return (day < lo - margin) | (day > hi + margin), as_date(lo), as_date(hi), margin
+
+
+def large_amounts(amount: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Amounts implausibly far above the rest (the rule: the ``transactions`` docstring).
+
+    Returns
+    -------
+    tuple
+        The mask of large amounts, the median positive amount (geometric middle) and the
+        factor above it that is refused (``nan`` and ``inf`` when no amount is positive).
+    """
+    positive = amount[amount > 0]
+    if positive.size == 0:
+        return amount > AMOUNT_MAX, float("nan"), float("inf")
+    logs = np.log10(positive)
+    centre = float(np.median(logs))
+    spread = 1.4826 * float(np.median(np.abs(logs - centre)))
+    decades = max(_AMOUNT_MIN_DECADES, _AMOUNT_ROBUST_SIGMAS * spread)
+    limit = min(10.0 ** (centre + decades), AMOUNT_MAX)
+    return amount > limit, 10.0**centre, 10.0**decades

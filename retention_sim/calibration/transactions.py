@@ -8,6 +8,30 @@ purchase and its amount (names configurable). Rules, applied in this order:
   :class:`~retention_sim.errors.InputError` naming the file, the column and the offending
   line numbers (line 1 is the header). Zero amounts are allowed (a free order is a purchase).
   Returns and refunds (negative amounts) must be netted or removed before calibrating.
+- **Implausible values** are refused next, each with an override, while reading (before any
+  fitting starts), because one of them silently sets the cut-off or dominates a fit:
+
+  - *Far dates.* With ``lo`` and ``hi`` the 1st and 99th percentiles of the rows' dates
+    (dates of the log itself, so at least 98% of the rows lie between them), a date before
+    ``lo - M`` or after ``hi + M``, ``M = max(2 (hi - lo), 365 days)``, is refused
+    (``allow_far_dates``, ``--allow-far-dates``). A typo in the year (1900, 2100) lands years
+    away from the bulk and would become the first or last date, and with it ``until`` and every
+    customer's ``T``. The percentiles ignore up to 1% of the rows at each end, so the typos do
+    not widen the range that judges them; the margin is twice the central span (a long log may
+    have a long thin tail) and at least a year. A log whose dates fill its period (steady or
+    growing trade, any simulated log) cannot trip it: its 1% tails are far shorter than twice
+    the rest. An exponentially growing trade trips it only for rows dating from when it sold
+    a millionth of its final rate (``e**-13.8``). Logs of fewer than 100 rows are not judged
+    (the percentiles are then the first and last date). No clock is read: a simulated log may
+    lie in the future, and a file is judged the same on any day.
+  - *Large amounts.* With ``m`` the median and ``s = 1.4826 MAD`` the robust spread of
+    ``log10`` of the positive amounts, an amount above ``10**(m + max(6, 8 s))`` (at least a
+    million times the median and 8 robust standard deviations above it), or above ``1e15``
+    in any case, is refused (``allow_large_amounts``, ``--allow-large-amounts``): a typo, a
+    wrong unit or a sentinel such as ``1e300`` would dominate the spend fit. For lognormal
+    amounts the chance of refusing a genuine row is at most ``P(Z > 8) = 6e-16`` whatever
+    their spread; for ``sigma = 1.5`` (natural log, a heavy retail tail) it is
+    ``P(Z > 9.2) = 1.6e-20`` a row, ``1.6e-15`` for a log of 100,000 rows.
 - **Dates.** ``YYYY-MM-DD`` (ISO 8601, with or without a time of day) or ``YYYYMMDD``, or any
   ``strptime`` format given as ``date_format``. Only the calendar date is used: the time of
   day and any time zone offset are dropped (the wall-clock date as written).
@@ -34,7 +58,15 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .tables import examples, lines, missing_column_error, read_csv_text
+from .tables import (
+    AMOUNT_MAX,
+    examples,
+    far_dates,
+    large_amounts,
+    lines,
+    missing_column_error,
+    read_csv_text,
+)
 
 __all__ = [
     "TIME_UNITS",
@@ -152,6 +184,45 @@ def parse_date(text: str | Any, *, what: str = "date") -> pd.Timestamp:
         raise InputError(f"{what} {s!r} is not a date (expected YYYY-MM-DD)") from None
 
 
+# ----------------------------------------------------------------------------- outliers
+def _check_outliers(
+    raw: pd.DataFrame,
+    line_no: np.ndarray,
+    src: str,
+    dates: pd.Series,
+    amount: pd.Series,
+    *,
+    date_col: str,
+    amount_col: str,
+    allow_far_dates: bool,
+    allow_large_amounts: bool,
+) -> None:
+    """Refuse far dates and large amounts, naming the lines and the option that accepts them."""
+    if not allow_far_dates:
+        bad, lo, hi, margin = far_dates(dates)
+        if bad.any():
+            raise InputError(
+                f"column {date_col!r}: {int(bad.sum())} date(s) far outside the rest of the log "
+                f"on {lines(bad, line_no)}: {examples(bad, raw[date_col])}; 98% of the rows are "
+                f"dated {lo.date().isoformat()} to {hi.date().isoformat()}, and a date more than "
+                f"{margin:,} days outside that (twice its length, at least a year) is taken for a "
+                "typo: correct it, or pass --allow-far-dates if it is real",
+                source=src,
+            )
+    if not allow_large_amounts:
+        bad, median, factor = large_amounts(amount.to_numpy(dtype=float))
+        if bad.any():
+            cap = f"{AMOUNT_MAX:.0e}".replace("+", "")
+            raise InputError(
+                f"column {amount_col!r}: {int(bad.sum())} amount(s) implausibly large on "
+                f"{lines(bad, line_no)}: {examples(bad, raw[amount_col])}; the median amount is "
+                f"{median:.4g}, and an amount more than {factor:,.0f} times that (or above {cap}) "
+                "is taken for a typo or a wrong unit: correct it, or pass --allow-large-amounts "
+                "if it is real",
+                source=src,
+            )
+
+
 # ----------------------------------------------------------------------------- reading
 def _checked_values(
     raw: pd.DataFrame,
@@ -162,6 +233,8 @@ def _checked_values(
     date_col: str,
     amount_col: str,
     date_format: str | None,
+    allow_far_dates: bool,
+    allow_large_amounts: bool,
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Customer ids, dates and amounts, every value checked (the first bad lines named)."""
     cust = raw[customer_col].str.strip()
@@ -200,7 +273,17 @@ def _checked_values(
             "are not purchases: net them into the original purchase or remove them",
             source=src,
         )
-
+    _check_outliers(
+        raw,
+        line_no,
+        src,
+        dates,
+        amount,
+        date_col=date_col,
+        amount_col=amount_col,
+        allow_far_dates=allow_far_dates,
+        allow_large_amounts=allow_large_amounts,
+    )
     return cust, dates, amount
 
 
@@ -214,6 +297,8 @@ def read_transactions(
     date_format: str | None = None,
     duplicates: Literal["keep", "drop"] = "keep",
     sep: str | None = None,
+    allow_far_dates: bool = False,
+    allow_large_amounts: bool = False,
 ) -> TransactionLog:
     """Read and validate a transaction log (one row per purchase).
 
@@ -232,6 +317,8 @@ def read_transactions(
         ``"keep"`` (default) or ``"drop"`` exact duplicate rows (see the module docstring).
     sep
         Field separator (``None``: the one the header line uses, see :func:`.tables.detect_separator`).
+    allow_far_dates, allow_large_amounts
+        Accept far dates and large amounts, refused by default (rules: the module docstring).
 
     Returns
     -------
@@ -275,6 +362,8 @@ def read_transactions(
         date_col=date_col,
         amount_col=amount_col,
         date_format=date_format,
+        allow_far_dates=allow_far_dates,
+        allow_large_amounts=allow_large_amounts,
     )
     frame = pd.DataFrame(
         {

@@ -13,17 +13,23 @@ __all__ = ["register"]
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from ..calibration.calibrate import calibrate
+    from ..calibration.transactions import read_transactions
 
-    cal = calibrate(
+    log = read_transactions(  # read here: the overrides of the outlier checks are read options
         args.transactions,
         customer_col=args.customer_col,
         date_col=args.date_col,
         amount_col=args.amount_col,
         until=args.until,
-        time_unit=args.time_unit,
-        model=args.model,
         date_format=args.date_format,
         duplicates="drop" if args.drop_duplicates else "keep",
+        allow_far_dates=args.allow_far_dates,
+        allow_large_amounts=args.allow_large_amounts,
+    )
+    cal = calibrate(
+        log,
+        time_unit=args.time_unit,
+        model=args.model,
         name=args.name,
         currency=args.currency,
         split=args.split,
@@ -59,6 +65,21 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_outlier_options(parser: Any, prefix: str = "") -> None:
+    """The overrides of the transaction log's outlier checks (far dates, huge amounts)."""
+    parser.add_argument(
+        "--allow-far-dates",
+        action="store_true",
+        help=f"{prefix}accept dates far outside the bulk of the log (refused by default as typos)",
+    )
+    parser.add_argument(
+        "--allow-large-amounts",
+        action="store_true",
+        help=f"{prefix}accept amounts a million times the median or more (refused by default "
+        "as typos)",
+    )
+
+
 def register(sub: Any) -> None:
     """Add the ``calibrate`` and ``forecast`` sub-commands to ``retention-sim``."""
     cal = sub.add_parser(
@@ -86,6 +107,7 @@ def register(sub: Any) -> None:
     cal.add_argument(
         "--drop-duplicates", action="store_true", help="drop exact duplicate rows (default: keep)"
     )
+    _add_outlier_options(cal)
     cal.add_argument("--name", help="scenario name (default: calibrated_<file stem>)")
     cal.add_argument("--currency", default="", help="currency label for the scenario")
     cal.add_argument(
@@ -166,6 +188,8 @@ def _experiment(args: argparse.Namespace, cols: Any) -> Any:
             date_col=args.date_col,
             amount_col=args.amount_col,
             table_out=args.write_experiment,
+            allow_far_dates=args.allow_far_dates,
+            allow_large_amounts=args.allow_large_amounts,
             **common,
         )
     if args.experiment is None or args.arm_col is None or args.conversion_col is None:
@@ -238,6 +262,7 @@ def _register_response(sub: Any) -> None:
     r.add_argument("--customer-col", default="customer_id", help="logs: default customer_id")
     r.add_argument("--date-col", default="date", help="logs: default date")
     r.add_argument("--amount-col", default="amount", help="logs: default amount")
+    _add_outlier_options(r, "logs: ")
     r.add_argument(
         "--write-experiment", help="logs: also write the derived one-row-per-customer table"
     )

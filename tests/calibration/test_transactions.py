@@ -199,3 +199,114 @@ def test_a_bad_date_format_and_a_folder_are_refused_in_one_line(tmp_path, capsys
     assert main(["calibrate", str(tmp_path), "-o", str(tmp_path / "s.yaml")]) == 2
     assert "is a folder, not a file" in capsys.readouterr().err
     assert not (tmp_path / "s.yaml").exists()
+
+
+# ----------------------------------------------------------------------------- outliers
+def _log_frame(n: int = 3000, seed: int = 0, sigma: float = 0.8) -> pd.DataFrame:
+    """A plausible log: purchases spread over 1997-1998, lognormal amounts."""
+    rng = np.random.default_rng(seed)
+    days = pd.Timestamp("1997-01-01") + pd.to_timedelta(rng.integers(0, 546, n), unit="D")
+    return pd.DataFrame(
+        {
+            "customer_id": rng.integers(1, n // 3, n).astype(str),
+            "date": days.strftime("%Y-%m-%d"),
+            "amount": np.round(rng.lognormal(np.log(30.0), sigma, n), 2),
+        }
+    )
+
+
+@pytest.mark.parametrize("typo", ["1900-01-01", "2100-01-01", "1979-03-02"])
+def test_a_far_typo_date_is_refused_naming_its_line_and_the_override(tmp_path, typo):
+    frame = _log_frame()
+    frame.loc[41, "date"] = typo  # line 43: line 1 is the header
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(InputError) as exc:
+        read_transactions(path)
+    msg = str(exc.value)
+    for piece in (str(path), "column 'date'", "1 date(s) far outside", "line 43", repr(typo)):
+        assert piece in msg, msg
+    assert "--allow-far-dates" in msg and "\n" not in msg
+    log = read_transactions(path, allow_far_dates=True)
+    assert typo in (log.first_date.date().isoformat(), log.last_date.date().isoformat())
+
+
+def test_far_dates_are_judged_against_the_bulk_of_the_log_not_its_ends(tmp_path):
+    """The percentiles ignore the typos themselves: two on each side, both named; a date a
+    few months past a 1.5-year log is not a typo."""
+    frame = _log_frame()
+    frame.loc[[5, 6], "date"] = "1900-01-01"
+    frame.loc[[7, 8], "date"] = "2100-01-01"
+    frame.loc[9, "date"] = "1999-03-01"  # eight months after the rest: kept
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"4 date\(s\) far outside .* lines 7, 8, 9, 10:"):
+        read_transactions(path)
+    frame.loc[[5, 6, 7, 8], "date"] = "1998-01-01"
+    frame.to_csv(path, index=False)
+    assert read_transactions(path).last_date == pd.Timestamp("1999-03-01")
+
+
+@pytest.mark.parametrize("value", ["1e300", "2e15", "99999999999"])
+def test_an_absurd_amount_is_refused_naming_its_line_and_the_override(tmp_path, value):
+    frame = _log_frame()
+    frame["amount"] = frame["amount"].astype(str)
+    frame.loc[99, "amount"] = value  # line 101
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(InputError) as exc:
+        read_transactions(path)
+    msg = str(exc.value)
+    for piece in (str(path), "column 'amount'", "implausibly large", "line 101", repr(value)):
+        assert piece in msg, msg
+    assert "1,000,000 times" in msg and "--allow-large-amounts" in msg and "\n" not in msg
+    log = read_transactions(path, allow_large_amounts=True)
+    assert log.transactions["amount"].max() >= float(value)
+
+
+def test_above_1e15_is_refused_whatever_the_median_and_zeros_do_not_count(tmp_path):
+    frame = _log_frame(n=500)
+    frame["amount"] = frame["amount"] * 1e12  # a median of 3e13: 1e6 times would be 3e19
+    frame.loc[3, "amount"] = 2e15
+    frame.to_csv(tmp_path / "big.csv", index=False)
+    with pytest.raises(InputError, match=r"implausibly large on line 5: .*above 1e15"):
+        read_transactions(tmp_path / "big.csv")
+    free = _log_frame(n=500)
+    free.loc[:399, "amount"] = 0.0  # mostly free orders: the median is of the positive amounts
+    free.loc[400, "amount"] = 3000.0
+    free.to_csv(tmp_path / "free.csv", index=False)
+    assert read_transactions(tmp_path / "free.csv").transactions["amount"].max() >= 3000.0
+
+
+def test_a_realistic_log_with_long_tails_passes(tmp_path):
+    """100,000 rows with lognormal amounts, sigma 1.5 (the chance of a false alarm for such a
+    log is P(Z > 9.2) per row, 1.6e-15 in all; see the module docstring), and dates from a
+    trade that grew a thousandfold over the period."""
+    rng = np.random.default_rng(7)
+    n, span = 100_000, 730
+    growth = np.log(1000.0) / span
+    day = np.floor(np.log1p(rng.random(n) * np.expm1(growth * span)) / growth).astype(int)
+    frame = pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, 20_000, n).astype(str),
+            "date": (pd.Timestamp("2023-01-01") + pd.to_timedelta(day, unit="D")).strftime(
+                "%Y-%m-%d"
+            ),
+            "amount": np.round(rng.lognormal(np.log(25.0), 1.5, n), 2),
+        }
+    )
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    log = read_transactions(path)
+    amounts = frame["amount"]
+    assert log.rows_read == n and amounts.max() > 300 * amounts.median()  # a long tail indeed
+
+
+def test_an_engine_log_of_two_years_passes(tmp_path):
+    from retention_sim import load_scenario, simulate
+
+    sc = load_scenario(Path(__file__).resolve().parents[2] / "params/scenarios/default.yaml")
+    tx = simulate(sc, seed=2, customers=400, days=730).transactions
+    tx.to_csv(tmp_path / "tx.csv", index=False)
+    log = read_transactions(tmp_path / "tx.csv")
+    assert log.rows_read == len(tx) and (log.last_date - log.first_date).days > 700

@@ -136,6 +136,7 @@ def test_every_command_is_registered_once_and_documented():
         "calibrate-response",
         "replay",
         "report",
+        "store",
         "bench",
     ]
     for name, p in sub.choices.items():
@@ -282,3 +283,40 @@ def test_an_error_without_a_file_has_no_stray_separator():
     )
     missing = FileNotFoundError(2, "No such file or directory", "/nowhere/x.csv")
     assert os_error_line(missing) == "/nowhere/x.csv: No such file or directory"
+
+
+def test_calibrate_refuses_a_typo_date_or_amount_in_one_line_naming_the_override(
+    tmp_path, capsys, monkeypatch
+):
+    """Refused while the log is read (nothing fitted, nothing written); each override lets its
+    own kind of value through and no other."""
+    import pandas as pd
+
+    import retention_sim.calibration.calibrate as calibrate_module
+
+    frame = pd.read_csv(ROOT / "retention_sim/data/cdnow_sample.csv", dtype=str)
+    frame.loc[10, "date"] = "2100-01-01"  # line 12
+    frame.loc[20, "amount"] = "1e300"  # line 22
+    log, out = tmp_path / "log.csv", tmp_path / "s.yaml"
+    frame.to_csv(log, index=False)
+    fitted = []
+
+    def fake_calibrate(transactions, **kwargs):  # the fit itself is tested elsewhere
+        fitted.append(transactions)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(calibrate_module, "calibrate", fake_calibrate)
+    for flags, option, line in (
+        ([], "--allow-far-dates", "line 12"),
+        (["--allow-far-dates"], "--allow-large-amounts", "line 22"),
+        (["--allow-large-amounts"], "--allow-far-dates", "line 12"),
+    ):
+        assert main(["calibrate", str(log), *flags, "-o", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"retention-sim: error: {log}: column "), err
+        assert option in err[0] and line in err[0]
+    assert not fitted and not out.exists()
+    with pytest.raises(SystemExit):
+        main(["calibrate", str(log), "--allow-far-dates", "--allow-large-amounts", "-o", str(out)])
+    assert fitted[0].last_date == pd.Timestamp("2100-01-01")
+    assert fitted[0].transactions["amount"].max() >= 1e300
