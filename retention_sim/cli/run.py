@@ -45,6 +45,13 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(
             f"messages refused {m['refused_total']:,}" + (f" ({refused})" if refused else "")
         )
+        t = summary.get("touches", {})
+        lines.append(
+            f"touches {t.get('per_purchase_cycle', float('nan')):.1f} per purchase cycle (between "
+            f"two purchases), {t.get('before_first_repeat', float('nan')):.1f} before a new "
+            f"customer's second purchase, {t.get('per_purchase', float('nan')):.1f} messages per "
+            "purchase"
+        )
     sv = summary.get("service", {})
     if sv.get("requests"):
         lines.append(

@@ -99,6 +99,8 @@ class Population:
     has_account_manager: np.ndarray
     onboarded: np.ndarray
     pv_contribution: np.ndarray
+    # marketing touches delivered since the last purchase; -1: the cycle began before the run
+    touches_since_purchase: np.ndarray
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
@@ -362,6 +364,7 @@ def build_population(
         has_account_manager=_account_managers(scenario, hist["spend_total"], cap),
         onboarded=np.concatenate([np.ones(n0, dtype=bool), np.zeros(n_arr, dtype=bool)]),
         pv_contribution=np.zeros(cap),
+        touches_since_purchase=np.full(cap, -1, dtype=np.int32),
     )
     pop.extra["arrival_first_spend"] = arr_first_spend
     pop.extra["reserve_start"] = np.array(cap - max(n_reserve, 0))

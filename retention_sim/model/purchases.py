@@ -158,10 +158,33 @@ class Purchases:
         self.tracker.expected_spend += p * mean
 
 
+def _close_purchase_cycles(world: World, rows: np.ndarray) -> None:
+    """Count the touches of the purchase cycles these purchases end, then start new cycles.
+
+    A cycle runs from one purchase in the run to the next; its touches are the marketing
+    messages delivered in between (``touches_since_purchase``, counted by the contact engine).
+    Cycles that began before the run (-1) are left out, as is a new customer's arrival, which
+    is the first purchase itself. A new customer's first cycle (arrival to second purchase) is
+    also counted apart: the touches before the first repeat purchase.
+    """
+    pop = world.pop
+    touches = pop.touches_since_purchase[rows]
+    closed = (touches >= 0) & (pop.n_purchases[rows] > 0)
+    if closed.any():
+        world.log.add("purchase_cycles", float(closed.sum()))
+        world.log.add("cycle_touches", float(touches[closed].sum()))
+        first = closed & (pop.n_purchases[rows] == 1) & (rows >= pop.n_initial)
+        if first.any():
+            world.log.add("first_repeats", float(first.sum()))
+            world.log.add("first_repeat_touches", float(touches[first].sum()))
+    pop.touches_since_purchase[rows] = 0
+
+
 def book_purchases(world: World, rows: np.ndarray, amounts: np.ndarray, day: int) -> None:
     """Record purchases of ``rows`` on ``day``: revenue, margin, history, points, win-backs."""
     pop = world.pop
     econ = world.scenario.economics
+    _close_purchase_cycles(world, rows)
     pop.n_purchases[rows] += 1
     pop.last_purchase_day[rows] = day
     pop.spend_total[rows] += amounts

@@ -281,8 +281,31 @@ def _summary(
         "tier_demotions": int(log.total("tier_demotions")),
         "rewards_redeemed": int(log.total("rewards_redeemed")),
         "satisfaction_mean_end": float(daily["satisfaction_mean"].iloc[-1]) if end else 0.0,
+        "touches": _touches(log),
         # only when the scenario models visits (model/visits.py)
         **({"visits": int(log.total("visits"))} if log.has("visits") else {}),
+    }
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else 0.0
+
+
+def _touches(log: Any) -> dict[str, float]:
+    """Marketing touches per purchase cycle (see ``purchases._close_purchase_cycles``).
+
+    ``per_purchase_cycle``: mean touches delivered between two consecutive purchases in the
+    run (cycles still open at the end are not counted); ``before_first_repeat``: the same for a
+    new customer's first cycle, arrival to second purchase; ``per_purchase``: every message
+    delivered over every purchase. 0 where there is nothing to average (its count is then 0).
+    """
+    cycles, first = log.total("purchase_cycles"), log.total("first_repeats")
+    return {
+        "per_purchase_cycle": _ratio(log.total("cycle_touches"), cycles),
+        "purchase_cycles": int(cycles),
+        "before_first_repeat": _ratio(log.total("first_repeat_touches"), first),
+        "first_repeats": int(first),
+        "per_purchase": _ratio(log.total("messages_delivered"), log.total("purchases")),
     }
 
 

@@ -190,7 +190,7 @@ DAY_ORDER: tuple[Step, ...] = (
         uses=_cols(
             "acquired_day exposure first_purchase_day last_purchase_day "
             "last_reward_day last_valued_touch_day n_purchases period_points points "
-            "pv_contribution spend_total stage tier upgraded_day"
+            "pv_contribution spend_total stage tier touches_since_purchase upgraded_day"
         ),
     ),
     Step(
@@ -242,7 +242,8 @@ DAY_ORDER: tuple[Step, ...] = (
         uses=_cols(
             "last_purchase_day last_reward_day n_purchases period_points points "
             "purchase_rate pv_contribution reward_sensitivity satisfaction segment "
-            "spend_nu spend_total stage tier times_won_back upgraded_day won_back_day"
+            "spend_nu spend_total stage tier times_won_back touches_since_purchase "
+            "upgraded_day won_back_day"
         ),
     ),
     Step(
@@ -275,7 +276,7 @@ DAY_ORDER: tuple[Step, ...] = (
             "last_valued_touch_day n_purchases onboarded period_points points "
             "preferred_channel pv_contribution satisfaction segment "
             "segment_cycle_days spend_nu spend_total stage tier times_won_back "
-            "unsubscribed upgraded_day won_back_day"
+            "touches_since_purchase unsubscribed upgraded_day won_back_day"
         ),
     ),
     Step(

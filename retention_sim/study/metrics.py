@@ -94,6 +94,11 @@ def _message(name: str) -> Callable[[Mapping[str, Any]], float]:
     return lambda s: (s.get("messages") or {}).get(name, 0)
 
 
+def _touches(name: str) -> Callable[[Mapping[str, Any]], float]:
+    # a summary without the touches block (an older run) has nothing to average: 0
+    return lambda s: (s.get("touches") or {}).get(name, 0.0)
+
+
 #: Every metric of a run, in the order of run files and tables.
 CATALOGUE: tuple[Metric, ...] = (
     Metric("profit", "profit", "money", "higher", _key("profit")),
@@ -151,6 +156,22 @@ CATALOGUE: tuple[Metric, ...] = (
         chart="Share over fatigue tolerance",
     ),
     Metric("messages_delivered", "messages delivered", "count", "higher", _message("delivered")),
+    Metric(
+        "touches_per_purchase_cycle",
+        "touches per purchase cycle",
+        "count",
+        "lower",
+        _touches("per_purchase_cycle"),
+        chart="Touches between two purchases",
+    ),
+    Metric(
+        "touches_before_first_repeat",
+        "touches before a new customer's second purchase",
+        "count",
+        "lower",
+        _touches("before_first_repeat"),
+        chart="Touches before the first repeat",
+    ),
     Metric("unsubscribes", "unsubscribes", "count", "lower", _message("unsubscribes")),
     Metric("complaints", "complaints", "count", "lower", _message("complaints")),
     Metric(

@@ -233,6 +233,8 @@ class ContactEngine:
         cost = self.rates.cost[ch]
         nth = self.guardrails.count(day, rows, ch, float(cost.sum()))
         self.ledger.charge(day, rows, cost)
+        touches = self.world.pop.touches_since_purchase
+        touches[rows[touches[rows] >= 0]] += 1  # -1: a cycle begun before the run, not counted
         # responses react to the fatigue before this message; counter-based draws (CRN)
         ratio = self.fatigue.ratio(rows)
         self.fatigue.add(rows, ch)
