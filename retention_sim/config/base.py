@@ -39,11 +39,12 @@ LATE_OPTIONAL_FIELDS: frozenset[str] = frozenset(
         "purchase_rate_factor",
         "last_valued_touch",
         "visits_per_year",
+        "reply_content_multiplier",
     }
 )
 #: Fields added after the hash format was fixed with a neutral value other than ``None``: at
 #: that value they are left out of the hash too.
-LATE_NEUTRAL_FIELDS: dict[str, float] = {"hazard_scale": 1.0}
+LATE_NEUTRAL_FIELDS: dict[str, float] = {"hazard_scale": 1.0, "reply_rate": 0.0}
 #: Fields that say where numbers come from without changing any: never part of the hash.
 METADATA_FIELDS: frozenset[str] = frozenset({"provenance"})
 

@@ -182,6 +182,17 @@ class Channel(StrictModel):
     fatigue_weight: NonNeg = 1.0
     fatigue_half_life_days: Positive = 7.0
     preference_weight: NonNeg = 1.0
+    #: Share of delivered messages answered with an inbound request to the service desk.
+    reply_rate: Probability = 0.0
+
+    @model_validator(mode="after")
+    def _reply_needs_an_open(self) -> Channel:
+        if self.reply_rate > self.open_rate:
+            raise ValueError(
+                f"reply_rate ({self.reply_rate}) cannot exceed open_rate ({self.open_rate}): "
+                "only an opened message is answered"
+            )
+        return self
 
 
 class Responses(StrictModel):
@@ -205,6 +216,11 @@ class Responses(StrictModel):
     dormant_wakeup_days: Days = 30
     rfm_refresh_days: Annotated[int, Field(ge=1, le=3650)] = 30
     churned_reactivation: Probability = 0.05
+    #: Replies per delivered message, relative to the channel's ``reply_rate``, by content
+    #: (missing contents: 1).
+    reply_content_multiplier: dict[Literal["info", "offer", "reward", "service"], NonNeg] | None = (
+        None
+    )
 
 
 # ----------------------------------------------------------------------------- loyalty

@@ -17,7 +17,7 @@ from ..vocabulary import CAUSES, CHANNELS, STAGES
 from .contacts.engine import ContactEngine
 from .fatigue import total_fatigue
 from .rfm import rfm_scores, rfm_segments
-from .service_desk import ServiceDesk
+from .service_desk import KINDS, ServiceDesk
 from .world import World
 
 __all__ = ["SimulationResult", "build_result"]
@@ -175,6 +175,7 @@ def _service_daily(world: World) -> tuple[pd.DataFrame, dict[str, float]]:
             "abandoned_share": 0.0,
             "mean_wait_hours": 0.0,
             "p90_wait_hours": 0.0,
+            "by_kind": _by_kind(np.zeros(0, dtype=np.int64), np.zeros(0)),
         }
     day = a["day"].astype(np.int64)
     wait = a["wait_hours"].astype(float)
@@ -191,8 +192,18 @@ def _service_daily(world: World) -> tuple[pd.DataFrame, dict[str, float]]:
         "abandoned_share": float((~served).mean()),
         "mean_wait_hours": float(wait.mean()),
         "p90_wait_hours": float(np.quantile(wait, 0.9)),
+        "by_kind": _by_kind(a["kind"].astype(np.int64), wait),
     }
     return frame, stats
+
+
+def _by_kind(kind: np.ndarray, wait: np.ndarray) -> dict[str, dict[str, float]]:
+    """Requests and mean wait per kind of request (issue, inquiry, call, reply)."""
+    out = {}
+    for k, name in enumerate(KINDS):
+        w = wait[kind == k]
+        out[name] = {"requests": int(w.size), "mean_wait_hours": float(w.mean()) if w.size else 0.0}
+    return out
 
 
 def _daily_frame(world: World) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -15,7 +15,8 @@ kept waiting for weeks per issue): only the daily step reads the count, and an i
 time ``t`` counts in the ``unresolved_days`` daily steps from ``t`` on.
 
 The desk runs in *working time*: one simulated day holds ``hours_per_day`` working hours.
-Outbound calls of a contact policy use the same agents (:meth:`ServiceDesk.call`).
+Outbound calls of a contact policy use the same agents (:meth:`ServiceDesk.call`), and so do
+replies to its messages (kind ``REPLY``, started by the contact engine; treated as an inquiry).
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ import simpy
 
 from .world import World
 
-__all__ = ["ServiceDesk", "scaled_staff"]
+__all__ = ["ServiceDesk", "scaled_staff", "ISSUE", "INQUIRY", "CALL", "REPLY", "KINDS"]
 
-ISSUE, INQUIRY, CALL = 0, 1, 2
+#: Request kinds: a product issue, an inquiry, a proactive call, a reply to a message.
+ISSUE, INQUIRY, CALL, REPLY = 0, 1, 2, 3
+KINDS = ("issue", "inquiry", "call", "reply")
 
 
 def scaled_staff(count: int, scale: float) -> int:

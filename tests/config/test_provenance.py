@@ -76,10 +76,13 @@ def test_a_late_field_at_its_neutral_value_keeps_the_hash(default_scenario):
     so existing result stores stay valid; any other value is another scenario."""
     from retention_sim.config.base import LATE_NEUTRAL_FIELDS
 
-    assert LATE_NEUTRAL_FIELDS == {"hazard_scale": 1.0}
+    assert LATE_NEUTRAL_FIELDS == {"hazard_scale": 1.0, "reply_rate": 0.0}
     same = default_scenario.with_overrides({"churn.hazard_scale": 1.0})
     other = default_scenario.with_overrides({"churn.hazard_scale": 1.1})
     assert same.content_hash() == default_scenario.content_hash() != other.content_hash()
+    silent = default_scenario.with_overrides({"channels.push.reply_rate": 0.0})
+    replies = default_scenario.with_overrides({"channels.push.reply_rate": 0.01})
+    assert silent.content_hash() == default_scenario.content_hash() != replies.content_hash()
 
 
 def test_an_interval_must_be_ordered(default_scenario):

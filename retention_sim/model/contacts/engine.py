@@ -32,7 +32,7 @@ from ..purchases import Purchases
 from ..random_streams import counter_uniform
 from ..reactivation import reactivate
 from ..rfm import SEGMENT_CODES, RfmSegments
-from ..service_desk import ServiceDesk
+from ..service_desk import REPLY, ServiceDesk
 from ..world import World
 from .audience import audience_mask
 from .fitted_effects import FittedEffects
@@ -302,6 +302,11 @@ class ContactEngine:
         if c.type == "proactive_call":
             for row in rows[x.opened].tolist():
                 self.desk.call(int(row), day)
+        elif x.replied.any():  # a reply is an inbound request on the same desk of agents
+            replies = rows[x.replied]
+            w.log.add("message_replies", float(replies.size))
+            for row in replies.tolist():
+                self.desk.start(int(row), REPLY, day)
 
     # ------------------------------------------------------------------ results
     def summary(self) -> dict[str, Any]:

@@ -7,6 +7,7 @@ With ``r`` the customer's total fatigue over their tolerance *before* the messag
     P(click | open)    = odds-scaled(min(1, click_rate / open_rate), relevance)
     P(unsubscribe)     = min(1, unsubscribe_rate × (1 + fatigue_unsubscribe_sensitivity × r²))
     P(complaint)       = min(1, complaint_rate × (1 + fatigue_unsubscribe_sensitivity × r²))
+    P(reply | open)    = min(1, reply_rate × reply_content_multiplier[content] / open_rate)
 
 "Odds-scaled" multiplies the odds (≈ the probability for small ones, never above 1). A message
 is *valued* when opened (an ``info`` message only when clicked, if ``info_valued_on: click``).
@@ -43,6 +44,9 @@ class ChannelRates:
         self.click_rate = np.array([c.click_rate if c else 0.0 for c in chans])
         self.unsub_rate = np.array([c.unsubscribe_rate if c else 0.0 for c in chans])
         self.complaint_rate = np.array([c.complaint_rate if c else 0.0 for c in chans])
+        self.reply_rate = np.array([c.reply_rate if c else 0.0 for c in chans])
+        self.replies = bool(self.reply_rate.any())
+        self.reply_content = dict(scenario.responses.reply_content_multiplier or {})
 
 
 class Responses(NamedTuple):
@@ -53,6 +57,7 @@ class Responses(NamedTuple):
     unsubscribed: np.ndarray
     complained: np.ndarray
     valued: np.ndarray
+    replied: np.ndarray
 
 
 def draw_responses(
@@ -108,4 +113,12 @@ def draw_responses(
     unsub = u_unsub < np.clip(rates.unsub_rate[ch] * amp, 0.0, 1.0)
     complaint = u_comp < np.clip(rates.complaint_rate[ch] * amp, 0.0, 1.0)
     valued = clicked if (content == "info" and params.info_valued_on == "click") else opened
-    return Responses(opened, clicked, unsub, complaint, valued)
+    replied = np.zeros(rows.size, dtype=bool)
+    if rates.replies:  # drawn only when a channel takes replies: no cost, no change otherwise
+        (u_reply,) = counter_uniforms(seed, ("reply",), rows, day, ch, nth)
+        rate = rates.reply_rate[ch] * rates.reply_content.get(content, 1.0)
+        given_open = np.divide(
+            rate, rates.open_rate[ch], out=np.zeros(rows.size), where=rates.open_rate[ch] > 0
+        )
+        replied = opened & (u_reply < np.minimum(given_open, 1.0))
+    return Responses(opened, clicked, unsub, complaint, valued, replied)
