@@ -44,7 +44,17 @@ LATE_OPTIONAL_FIELDS: frozenset[str] = frozenset(
 )
 #: Fields added after the hash format was fixed with a neutral value other than ``None``: at
 #: that value they are left out of the hash too.
-LATE_NEUTRAL_FIELDS: dict[str, float] = {"hazard_scale": 1.0, "reply_rate": 0.0}
+LATE_NEUTRAL_FIELDS: dict[str, Any] = {
+    "hazard_scale": 1.0,
+    "reply_rate": 0.0,
+    # a policy's staffing that changes nothing (config/policy.NEUTRAL_STAFFING)
+    "staffing": {
+        "agents": None,
+        "account_managers": None,
+        "periods": [],
+        "cost_per_extra_agent_day": None,
+    },
+}
 #: Fields that say where numbers come from without changing any: never part of the hash.
 METADATA_FIELDS: frozenset[str] = frozenset({"provenance"})
 

@@ -29,6 +29,9 @@ __all__ = [
     "Offer",
     "Guardrails",
     "Cap",
+    "Staffing",
+    "StaffPeriod",
+    "NEUTRAL_STAFFING",
     "load_policy",
     "policy_from_dict",
     "check_against_scenario",
@@ -279,6 +282,38 @@ class Programmes(StrictModel):
     referral: Referral | None = None
 
 
+class StaffPeriod(StrictModel):
+    """Extra desk agents on duty from ``start`` to ``end`` (inclusive), e.g. in a sale week."""
+
+    start: dt.date
+    end: dt.date
+    extra_agents: Annotated[int, Field(ge=1, le=10_000)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StaffPeriod:
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        return self
+
+
+class Staffing(StrictModel):
+    """Staffing as a policy lever: desk agents and account managers, each with its cost.
+
+    ``agents`` and ``account_managers`` replace the scenario's numbers (``None``: keep them);
+    ``periods`` add agents for a while. Extra agents cost ``cost_per_extra_agent_day`` (``None``:
+    the scenario's ``agent_cost_per_day``).
+    """
+
+    agents: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    account_managers: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    periods: list[StaffPeriod] = []
+    cost_per_extra_agent_day: NonNeg | None = None
+
+
+#: A policy's staffing that changes nothing (left out of the content hash).
+NEUTRAL_STAFFING: dict[str, Any] = Staffing().model_dump(mode="json")
+
+
 class Policy(StrictModel):
     """A contact policy: a name, campaigns, guardrails, an optional budget and programmes."""
 
@@ -288,6 +323,7 @@ class Policy(StrictModel):
     guardrails: Guardrails = Guardrails()
     monthly_budget: NonNeg | None = None
     programmes: Programmes = Programmes()
+    staffing: Staffing = Staffing()
 
     @model_validator(mode="after")
     def _unique_names(self) -> Policy:
@@ -382,6 +418,16 @@ def check_against_scenario(policy: Policy, scenario: Scenario, source: str) -> N
                     source=source,
                     field=f"campaigns[{i}].audience.{what}s",
                 )
+    first = scenario.calendar.start
+    last = first + dt.timedelta(days=scenario.calendar.horizon_days - 1)
+    for i, period in enumerate(policy.staffing.periods):
+        if period.end < first or period.start > last:
+            raise InputError(
+                f"the period {period.start} to {period.end} lies outside the scenario's run "
+                f"({first} to {last})",
+                source=source,
+                field=f"staffing.periods[{i}]",
+            )
 
 
 def policy_from_dict(

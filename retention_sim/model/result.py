@@ -420,7 +420,12 @@ def build_result(
         Its contact engine, if it ran under a policy (for the messages block and the log).
     """
     daily, svc_stats = _daily_frame(world)
-    service = {**svc_stats, "agents": desk.n_agents, "account_managers": desk.n_managers}
+    service = {
+        **svc_stats,
+        "agents": desk.n_agents,
+        "account_managers": desk.n_managers,
+        "extra_agent_days": desk.extra_agent_days,
+    }
     summary = _summary(world, daily, service, contacts.policy if contacts is not None else None)
     log = world.log
     if contacts is not None:

@@ -22,11 +22,15 @@ replies to its messages (kind ``REPLY``, started by the contact engine; treated 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import simpy
 
 from .world import World
+
+if TYPE_CHECKING:
+    from ..config.policy import Staffing
 
 __all__ = ["ServiceDesk", "scaled_staff", "ISSUE", "INQUIRY", "CALL", "REPLY", "KINDS"]
 
@@ -47,17 +51,44 @@ def scaled_staff(count: int, scale: float) -> int:
 
 
 class ServiceDesk:
-    """The agents (and account managers) of one run, and the processes that use them."""
+    """The agents (and account managers) of one run, and the processes that use them.
 
-    def __init__(self, world: World):
+    Parameters
+    ----------
+    world
+        The run.
+    staffing
+        A policy's staffing (:class:`~retention_sim.config.policy.Staffing`): agents and
+        account managers in place of the scenario's, and periods with extra agents. Extra
+        agents are slots of one :class:`simpy.PriorityResource` held off duty by roster
+        processes (priority ahead of customers, so an agent going off duty first finishes the
+        customer in hand); without periods the desk is a plain :class:`simpy.Resource`.
+    """
+
+    def __init__(self, world: World, staffing: Staffing | None = None):
         self.world = world
         sv = world.scenario.service
         self.cfg = sv
         env = world.env
         scale = world.scale
-        self.n_agents = scaled_staff(sv.agents, scale)
-        self.n_managers = scaled_staff(sv.account_managers.count, scale)
-        self.agents = simpy.Resource(env, capacity=self.n_agents) if self.n_agents else None
+        agents, managers = sv.agents, sv.account_managers.count
+        if staffing is not None:
+            agents = agents if staffing.agents is None else staffing.agents
+            managers = managers if staffing.account_managers is None else staffing.account_managers
+        self.n_agents = scaled_staff(agents, scale)
+        self.n_managers = scaled_staff(managers, scale)
+        self.extra = _extra_agents(world, staffing)
+        self.extra_cost = sv.agent_cost_per_day
+        if staffing is not None and staffing.cost_per_extra_agent_day is not None:
+            self.extra_cost = staffing.cost_per_extra_agent_day
+        most = int(self.extra.max()) if self.extra.size else 0
+        if most:
+            self.agents: simpy.Resource | None = simpy.PriorityResource(
+                env, capacity=self.n_agents + most
+            )
+            env.process(self._roster(most))
+        else:
+            self.agents = simpy.Resource(env, capacity=self.n_agents) if self.n_agents else None
         self.managers = simpy.Resource(env, capacity=self.n_managers) if self.n_managers else None
         self.rng = world.streams["service"]
         self.hours = sv.hours_per_day
@@ -186,12 +217,66 @@ class ServiceDesk:
         """An outbound call to ``row`` (a contact policy's proactive call) on the agents' pool."""
         return self.start(row, CALL, day)
 
-    def book_costs(self) -> None:
-        """Book today's staffing cost (agents and account managers)."""
+    def book_costs(self, day: int | None = None) -> None:
+        """Book the staffing cost of ``day``: agents, account managers, extra agents on duty."""
         sv = self.cfg
         cost = (
             self.n_agents * sv.agent_cost_per_day
             + self.n_managers * sv.account_managers.cost_per_day
         )
+        if day is not None and 0 <= day < self.extra.size and self.extra[day]:
+            cost += int(self.extra[day]) * self.extra_cost
         if cost:
             self.world.log.add("staff_cost", cost)
+
+    @property
+    def extra_agent_days(self) -> int:
+        """Agent-days of the extra agents over the run."""
+        return int(self.extra.sum())
+
+    # ------------------------------------------------------------------ the roster
+    def _roster(self, most: int):
+        """Put extra agents on and off duty on the days their number changes.
+
+        An off-duty slot is held by a process requesting it ahead of customers; putting an
+        agent on duty releases one such hold, taking one off starts a new one (which gets the
+        next slot that frees up, so an agent going off duty finishes the customer in hand).
+        """
+        env = self.world.env
+        holds = [self._hold() for _ in range(most)]
+        on_duty = 0
+        change = np.flatnonzero(np.diff(self.extra, prepend=0))
+        for day in change.tolist():
+            yield env.timeout(day - env.now)
+            want = int(self.extra[day])
+            while on_duty < want:
+                holds.pop().succeed()
+                on_duty += 1
+            while on_duty > want:
+                holds.append(self._hold())
+                on_duty -= 1
+
+    def _hold(self) -> simpy.Event:
+        release = self.world.env.event()
+        self.world.env.process(self._off_duty(release))
+        return release
+
+    def _off_duty(self, release: simpy.Event):
+        assert isinstance(self.agents, simpy.PriorityResource)
+        with self.agents.request(priority=-1) as req:
+            yield req
+            yield release
+
+
+def _extra_agents(world: World, staffing: Staffing | None) -> np.ndarray:
+    """Extra agents on duty per day of the run (scaled with the base, as agents are)."""
+    extra = np.zeros(world.horizon, dtype=np.int64)
+    if staffing is None:
+        return extra
+    start = world.scenario.calendar.start
+    for p in staffing.periods:
+        lo = max(0, (p.start - start).days)
+        hi = min(world.horizon, (p.end - start).days + 1)
+        if hi > lo:
+            extra[lo:hi] += scaled_staff(p.extra_agents, world.scale)
+    return extra

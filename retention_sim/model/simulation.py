@@ -97,7 +97,7 @@ def assemble(
     timer: StepTimer | None = None,
 ) -> Mechanisms:
     """Build every mechanism of a run on ``world`` (under ``policy``, if any); nothing runs yet."""
-    desk = ServiceDesk(world)
+    desk = ServiceDesk(world, policy.staffing if policy is not None else None)
     purchases = Purchases(world)
     fatigue = contacts = None
     if policy is not None:
@@ -263,7 +263,7 @@ DAY_ORDER: tuple[Step, ...] = (
         lambda m, d: m.desk.demand_step(d),
         uses=_cols("satisfaction unresolved"),
     ),
-    Step("staff cost", "service desk", lambda m, d: m.desk.book_costs()),
+    Step("staff cost", "service desk", lambda m, d: m.desk.book_costs(d)),
     Step(
         "contacts",
         "contacts",
