@@ -40,6 +40,7 @@ LATE_OPTIONAL_FIELDS: frozenset[str] = frozenset(
         "last_valued_touch",
         "visits_per_year",
         "reply_content_multiplier",
+        "max_delay_days",
     }
 )
 #: Fields added after the hash format was fixed with a neutral value other than ``None``: at
@@ -47,6 +48,7 @@ LATE_OPTIONAL_FIELDS: frozenset[str] = frozenset(
 LATE_NEUTRAL_FIELDS: dict[str, Any] = {
     "hazard_scale": 1.0,
     "reply_rate": 0.0,
+    "on_refusal": "drop",
     # a policy's staffing that changes nothing (config/policy.NEUTRAL_STAFFING)
     "staffing": {
         "agents": None,

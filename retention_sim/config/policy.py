@@ -166,6 +166,9 @@ class JourneyStep(StrictModel):
     name: str | None = None
 
 
+#: How long a deferred message waits at most when ``max_delay_days`` is not given (days).
+DEFAULT_MAX_DELAY_DAYS = 3
+
 _DEFAULT_CONTENT: dict[str, Content] = {
     "notification": "info",
     "notification_with_offer": "offer",
@@ -212,10 +215,16 @@ class Campaign(StrictModel):
     steps: list[JourneyStep] = []
     stop_on_purchase: bool = True
     response: str | None = None
+    #: A message refused by a quiet day, a minimum gap or a cap: dropped, or deferred to the
+    #: next day and tried again, for at most ``max_delay_days`` (default 3) days.
+    on_refusal: Literal["drop", "defer"] = "drop"
+    max_delay_days: Annotated[int, Field(ge=1, le=365)] | None = None
 
     @model_validator(mode="after")
     def _fields_for_type(self) -> Campaign:
         t = self.type
+        if self.max_delay_days is not None and self.on_refusal != "defer":
+            raise ValueError("max_delay_days applies only with on_refusal: defer")
         if (
             t in ("notification", "notification_with_offer", "proactive_call")
             and self.cadence is None
@@ -234,6 +243,13 @@ class Campaign(StrictModel):
         if t == "proactive_call" and self.channel != "phone":
             raise ValueError("a proactive_call campaign uses the phone channel")
         return self
+
+    @property
+    def max_delay(self) -> int:
+        """Days a refused message may be deferred (0: it is dropped)."""
+        if self.on_refusal != "defer":
+            return 0
+        return DEFAULT_MAX_DELAY_DAYS if self.max_delay_days is None else self.max_delay_days
 
     @property
     def effective_content(self) -> Content:

@@ -19,7 +19,7 @@ from ...config.policy import Policy
 from ...vocabulary import CHANNEL_INDEX, CHANNELS, NEVER, WEEKDAYS
 from ..world import World
 
-__all__ = ["REFUSAL_REASONS", "CapCounter", "Guardrails"]
+__all__ = ["REFUSAL_REASONS", "DEFERRABLE", "CapCounter", "Guardrails"]
 
 #: Why a message can be refused, in the order the checks run.
 REFUSAL_REASONS: tuple[str, ...] = (
@@ -31,6 +31,8 @@ REFUSAL_REASONS: tuple[str, ...] = (
     "capped",
     "budget",
 )
+#: The refusals a campaign with ``on_refusal: defer`` postpones to the next day instead.
+DEFERRABLE: tuple[str, ...] = ("quiet_day", "min_gap", "capped")
 
 
 class CapCounter:

@@ -12,15 +12,18 @@ from ...config.policy import Campaign
 from ...vocabulary import CHANNELS
 from ..logs import EventLog
 from ..world import World
-from .guardrails import REFUSAL_REASONS
+from .guardrails import DEFERRABLE, REFUSAL_REASONS
 from .responses import Responses
 
 __all__ = ["Ledger", "OUTCOMES", "COUNTS"]
 
 #: Outcomes in the message log, by code.
-OUTCOMES: tuple[str, ...] = ("delivered", "opened", "clicked") + tuple(
-    f"refused_{r}" for r in REFUSAL_REASONS
+OUTCOMES: tuple[str, ...] = (
+    ("delivered", "opened", "clicked")
+    + tuple(f"refused_{r}" for r in REFUSAL_REASONS)
+    + tuple(f"deferred_{r}" for r in DEFERRABLE)
 )
+_DEFERRED_CODE = 3 + len(REFUSAL_REASONS)
 #: What is counted per campaign × channel.
 COUNTS: tuple[str, ...] = (
     "delivered",
@@ -44,6 +47,9 @@ class Ledger:
         self.refused = np.zeros(
             (len(campaigns) + 1, len(CHANNELS) + 1, len(REFUSAL_REASONS)), dtype=np.int64
         )
+        # deferrals by campaign and reason; deliveries and drops of messages deferred before
+        self.deferred = np.zeros((len(campaigns) + 1, len(DEFERRABLE)), dtype=np.int64)
+        self.late = np.zeros((len(campaigns) + 1, 2), dtype=np.int64)  # delivered, dropped
         fields = ("customer_id", "day", "campaign", "channel", "outcome", "unsubscribed")
         self.msg_log = EventLog((*fields, "complained")) if record else None
 
@@ -68,6 +74,31 @@ class Ledger:
                 unsubscribed=np.zeros(r.size, dtype=bool),
                 complained=np.zeros(r.size, dtype=bool),
             )
+
+    def defer(
+        self, c_idx: int, ch: np.ndarray, mask: np.ndarray, reason: int, rows: np.ndarray, day: int
+    ) -> None:
+        """Count the messages of ``mask`` as deferred to tomorrow for ``reason``."""
+        name = REFUSAL_REASONS[reason]
+        k = DEFERRABLE.index(name)
+        n = int(mask.sum())
+        self.deferred[c_idx, k] += n
+        self.world.log.add(f"deferred_{name}", float(n))
+        if self.msg_log is not None:
+            r = rows[mask]
+            self.msg_log.append(
+                customer_id=r,
+                day=np.full(r.size, day, dtype=np.int32),
+                campaign=np.full(r.size, c_idx, dtype=np.int16),
+                channel=ch[mask].astype(np.int8),
+                outcome=np.full(r.size, _DEFERRED_CODE + k, dtype=np.int8),
+                unsubscribed=np.zeros(r.size, dtype=bool),
+                complained=np.zeros(r.size, dtype=bool),
+            )
+
+    def after_deferral(self, c_idx: int, delivered: int, dropped: int) -> None:
+        """Count messages deferred earlier that were delivered, or dropped, today."""
+        self.late[c_idx] += (delivered, dropped)
 
     def charge(self, day: int, rows: np.ndarray, cost: np.ndarray) -> None:
         """Book the cost of delivered messages (the day's contact cost and each CLV)."""
@@ -144,6 +175,11 @@ class Ledger:
         refused = self.refused
         out["refused"] = {r: int(refused[..., k].sum()) for k, r in enumerate(REFUSAL_REASONS)}
         out["refused_total"] = int(refused.sum())
+        if self.deferred.any() or self.late.any():
+            out["deferred"] = {r: int(self.deferred[:, k].sum()) for k, r in enumerate(DEFERRABLE)}
+            out["deferred_total"] = int(self.deferred.sum())
+            out["delivered_after_deferral"] = int(self.late[:, 0].sum())
+            out["dropped_after_deferral"] = int(self.late[:, 1].sum())
         out["by_channel"] = {}
         for k, ch in enumerate(CHANNELS):
             b = self._block(self.stats[:, k])
@@ -153,6 +189,9 @@ class Ledger:
         for i, c in enumerate(self.campaigns):
             b = self._block(self.stats[i])
             b["refused"] = {r: int(refused[i, :, j].sum()) for j, r in enumerate(REFUSAL_REASONS)}
+            if c.on_refusal == "defer":
+                b["deferred"] = {r: int(self.deferred[i, k]) for k, r in enumerate(DEFERRABLE)}
+                b["delivered_after_deferral"], b["dropped_after_deferral"] = map(int, self.late[i])
             out["by_campaign"][c.name] = b
         return out
 
