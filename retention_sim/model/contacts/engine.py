@@ -20,7 +20,7 @@ the RFM segments and marks whom it woke up; after them it books the discounts us
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,8 +35,9 @@ from ..rfm import SEGMENT_CODES, RfmSegments
 from ..service_desk import REPLY, ServiceDesk
 from ..world import World
 from .audience import audience_mask
+from .deferral import Deferrals, Send
 from .fitted_effects import FittedEffects
-from .guardrails import DEFERRABLE, REFUSAL_REASONS, Guardrails
+from .guardrails import REFUSAL_REASONS, Guardrails
 from .journeys import Journeys
 from .ledger import Ledger
 from .offers import Offers
@@ -46,15 +47,6 @@ from .schedule import firing_days
 from .triggers import TierUpNotices, triggered
 
 __all__ = ["ContactEngine", "REFUSAL_REASONS"]
-
-
-class Send(NamedTuple):
-    """One campaign's (or journey step's) messages of the day."""
-
-    campaign: int
-    rows: np.ndarray
-    step: int = -1  # journey step, or -1
-    since: int = -1  # the day a deferred message was first tried, or -1 (a fresh message)
 
 
 class ContactEngine:
@@ -107,7 +99,7 @@ class ContactEngine:
         )
         self.members = self.membership.members if self.membership else np.zeros(n, dtype=bool)
         self.ledger = Ledger(world, self.campaigns, record=record_messages)
-        self.deferred: dict[int, list[Send]] = {}  # day → sends deferred to it
+        self.deferrals = Deferrals(self.ledger, world.horizon)
         self.msg_log = self.ledger.msg_log
         fitted = world.scenario.response
         self.fitted: FittedEffects | None = None
@@ -197,15 +189,8 @@ class ContactEngine:
         # journey steps due today (started earlier, or step 0 of journeys started today),
         # sent together per (campaign, step)
         out += [Send(c_idx, rows, s_idx) for c_idx, s_idx, rows in self.journeys.due_today(day)]
-        # messages deferred to today, after the day's own (a fresh message goes first), to the
-        # customers still in the base; one who left meanwhile drops it
-        for d in self.deferred.pop(day, []):
-            here = pres[d.rows]
-            if not here.all():
-                self.ledger.after_deferral(d.campaign, 0, int((~here).sum()))
-            if here.any():
-                out.append(d._replace(rows=d.rows[here]))
-        return out
+        # messages deferred to today, after the day's own (a fresh message goes first)
+        return out + self.deferrals.due(day, pres)
 
     def send(self, day: int, s: Send) -> None:
         """Screen one send through the guardrails and deliver what passes."""
@@ -221,25 +206,9 @@ class ContactEngine:
         else:
             ch = np.full(rows.size, CHANNEL_INDEX[channel], dtype=np.int64)
 
-        since = day if s.since < 0 else s.since
-        can_defer = day + 1 - since <= c.max_delay and day + 1 < self.world.horizon
-        dropped = 0
-
-        def refuse(mask: np.ndarray, reason: int) -> None:
-            nonlocal dropped
-            if not mask.any():
-                return
-            if can_defer and REFUSAL_REASONS[reason] in DEFERRABLE:
-                self.ledger.defer(s.campaign, ch, mask, reason, rows, day)
-                later = Send(s.campaign, rows[mask], s.step, since)
-                self.deferred.setdefault(day + 1, []).append(later)
-                return
-            self.ledger.refuse(s.campaign, ch, mask, reason, rows, day)
-            dropped += int(mask.sum())
-
+        refuse = self.deferrals.refuser(day, s, c, ch)
         ok = self.guardrails.screen(rows, ch, day, refuse)
-        if s.since >= 0:
-            self.ledger.after_deferral(s.campaign, int(ok.sum()), dropped)
+        self.deferrals.settle(s, int(ok.sum()), refuse)
         if ok.any():
             # rows are unique within one send, by construction (the counters rely on it)
             self.deliver(day, s.campaign, c, rows[ok], ch[ok], content, offer)
