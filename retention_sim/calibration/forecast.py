@@ -344,7 +344,7 @@ def forecast(
         "purchases_mean": float(totals.mean()),
         "purchases_lower": float(np.quantile(totals, q_lo)),
         "purchases_upper": float(np.quantile(totals, q_hi)),
-        "purchases_sd": float(totals.std(ddof=1)) if replications > 1 else float("nan"),
+        "purchases_sd": float(totals.std(ddof=1)) if replications > 1 else None,  # JSON null
         "purchases_model": float(per_customer_model.sum()),
         "spend_mean": float(spend.sum() / replications),
         "mechanisms_on": forecast_notes(sim_sc),

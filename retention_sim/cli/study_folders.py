@@ -4,7 +4,7 @@ A study command (``compare``, ``sweep``, ``select``, ``optimise``, ``robustness`
 with ``--out DIR`` writes its files twice::
 
     DIR/comparison.json, ...                 the latest study on DIR (what DIR always held)
-    DIR/study.json                           which study that is
+    DIR/study.json                           which study that is (written before the copies)
     DIR/studies/<command>-<id>/comparison.json, ..., study.json
                                              every study ever written to DIR, one folder each
 
@@ -124,8 +124,10 @@ def keep_study(
         previous = json.loads((out / "study.json").read_text(encoding="utf-8")).get("study")
     except (OSError, ValueError, AttributeError):
         previous = None
-    top = [atomic_write_bytes(out / p.name, p.read_bytes()) for p in written]
+    # study.json first: a study stopped while it copies is then finished by its rerun, not
+    # taken for files of an older version (those were kept above, before any is replaced)
     write_json(out / "study.json", record)
+    top = [atomic_write_bytes(out / p.name, p.read_bytes()) for p in written]
     line = f"this study is kept in {folder}"
     if earlier is not None:
         line += f"; the files it replaced at the top are kept in {earlier}"

@@ -26,6 +26,7 @@ from ..study.metrics import (
 )
 from ..study.statistics import format_probability
 from ..study.verdict import DECISIONS
+from .notebook import ReportError, execute
 from .tables import metrics_frame, styled_tradeoffs, tradeoff_frame
 
 if TYPE_CHECKING:
@@ -48,10 +49,6 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "notebooks" / "policy_comparison.ipynb"
-
-
-class ReportError(InputError):
-    """The report notebook failed; the message names the cell and the error."""
 
 
 def scenario_table(scenario: Scenario) -> pd.DataFrame:
@@ -363,23 +360,6 @@ def run_study(
     )
 
 
-def _failure_message(exc: Exception, notebook: Path) -> str:
-    idx = getattr(exc, "cell_index", None)
-    count = getattr(exc, "exec_count", None)
-    source = (getattr(exc, "source", "") or "").strip().splitlines()
-    ename = getattr(exc, "ename", type(exc).__name__)
-    evalue = getattr(exc, "evalue", str(exc))
-    where = f"cell {idx}" if idx is not None else "a cell"
-    if count is not None:
-        where += f" (execution count {count})"
-    if source:
-        where += f" starting {source[0][:60]!r}"
-    return (
-        f"report notebook failed in {where}: {ename}: {evalue}; the partly executed notebook "
-        f"is kept at {notebook}"
-    )
-
-
 def render_report(
     scenario: str | Path,
     policies: list[str | Path],
@@ -418,7 +398,6 @@ def render_report(
         A cell failed: the message names the cell and the error; the partly executed notebook is
         kept.
     """
-    import papermill as pm
     from nbconvert import HTMLExporter
 
     from ..config.policy import load_policy
@@ -458,7 +437,7 @@ def render_report(
         progress=progress,
     )
     params = {
-        "store": str(store),
+        "store": str(store.resolve()),  # the kernel runs in OUT: a relative path would miss
         "scenario": str(sc_path),
         "policies": [str(p) for p in pol_paths],
         "baseline": baseline,
@@ -474,23 +453,7 @@ def render_report(
         "pilots": int(pilots),
         "robustness_draws": int(robustness_draws),
     }
-    try:
-        pm.execute_notebook(
-            str(template),
-            str(notebook),
-            parameters=params,
-            kernel_name=kernel,
-            cwd=str(out),
-            progress_bar=progress,
-            # the kernel talks to this process over loopback only; its warning about TCP
-            # without encryption says nothing a report reader can act on
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-        )
-    except pm.PapermillExecutionError as exc:
-        raise ReportError(_failure_message(exc, notebook)) from None
-    import nbformat
-
-    executed = nbformat.read(str(notebook), as_version=4)
+    executed = execute(template, notebook, params, kernel=kernel, progress=progress)
     executed.metadata["title"] = title  # the HTML page's <title>
     exporter = HTMLExporter(
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True

@@ -10,6 +10,7 @@ result store and writing new ones to it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,8 +185,11 @@ def execute(
     todo = [i for i, r in enumerate(results) if r is None]
     try:
         done = runner.run([tasks[i] for i in todo], on_result=store.save)
-    finally:  # record the checksums of what finished, also when interrupted
-        store.flush()
+    except BaseException:  # record the checksums of what finished, also when interrupted;
+        with contextlib.suppress(OSError):  # but report the first error (a full disk fails both)
+            store.flush()
+        raise
+    store.flush()
     for i, r in zip(todo, done, strict=True):
         results[i] = r
     # every missing result has just been filled in: no ``None`` is left

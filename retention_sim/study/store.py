@@ -206,19 +206,22 @@ class ResultStore:
         ``None`` when the run has not finished yet, and when its file fails a check: not valid
         JSON, not the run-file schema, a checksum that does not match the content or the one
         the manifest recorded, or another run's identity. A failed check is announced with a
-        :class:`DamagedRunWarning` (the run is then recomputed and its file replaced).
+        :class:`DamagedRunWarning` (the run is then recomputed and its file replaced). A run
+        that passes but that its manifest does not record yet (its study was killed before it
+        could :meth:`flush`) is recorded at the next flush.
         """
         path = self.run_path(task)
         data, reason = read_json(path)
         if data == "":
             return None
+        key = self.task_study_key(task)
+        recorded = self._recorded(key).get(path.name)
         if reason is None:
-            key = self.task_study_key(task)
             days = task.scenario.calendar.horizon_days if task.days is None else task.days
             reason = check_run(
                 data,
                 days=int(days),
-                recorded=self._recorded(key).get(path.name),
+                recorded=recorded,
                 expect={
                     "policy_hash": self._policy_hash(task.policy),
                     "replication": task.replication,
@@ -229,6 +232,9 @@ class ResultStore:
             bad = DamagedRun(path, task.policy_name, task.replication, reason)
             warnings.warn(bad.line() + "; recomputing it", DamagedRunWarning, stacklevel=2)
             return None
+        if recorded is None:  # saved by a study killed before it could flush: record it now
+            self._pending.setdefault(key, {})[path.name] = data["checksum"]
+            self._recorded(key)[path.name] = data["checksum"]
         return {
             "policy": task.policy_name,
             "replication": task.replication,
