@@ -41,6 +41,8 @@ LATE_OPTIONAL_FIELDS: frozenset[str] = frozenset(
         "visits_per_year",
         "reply_content_multiplier",
         "max_delay_days",
+        "value_decile",
+        "spend_decile",
     }
 )
 #: Fields added after the hash format was fixed with a neutral value other than ``None``: at

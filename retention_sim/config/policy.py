@@ -141,6 +141,10 @@ class Audience(StrictModel):
     days_since_purchase: Range | None = None
     consent: list[ChannelName] | None = None
     members_only: bool = False
+    #: Deciles 1-10 among the customers present (10: the top): of the model's predicted
+    #: next-year margin (model/value.py), or of spend to date; refreshed with the RFM segments.
+    value_decile: Range | None = None
+    spend_decile: Range | None = None
 
 
 class Offer(StrictModel):

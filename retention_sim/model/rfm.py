@@ -12,6 +12,7 @@ from typing import cast
 import numpy as np
 
 from ..config.policy import RFM_SEGMENTS
+from .value import deciles, predicted_value
 from .world import World
 
 __all__ = ["rfm_scores", "rfm_segments", "vip_mask", "SEGMENT_CODES", "RfmSegments"]
@@ -89,6 +90,9 @@ class RfmSegments:
     def __init__(self, capacity: int) -> None:
         self.segment = np.full(capacity, -1, dtype=np.int8)
         self.vip = np.zeros(capacity, dtype=bool)
+        # value-based audiences (model/value.py): deciles 1-10 among the present, 0 elsewhere
+        self.value_decile = np.zeros(capacity, dtype=np.int8)
+        self.spend_decile = np.zeros(capacity, dtype=np.int8)
 
     def refresh(self, world: World, day: int) -> None:
         """Score the customers present on ``day`` (quintiles among them) and name segments."""
@@ -96,8 +100,12 @@ class RfmSegments:
         rows = world.present_rows()
         self.segment[:] = -1
         self.vip[:] = False
+        self.value_decile[:] = 0
+        self.spend_decile[:] = 0
         if rows.size == 0:
             return
+        self.value_decile[rows] = deciles(predicted_value(world, rows))
+        self.spend_decile[rows] = deciles(pop.spend_total[rows])
         r, f, _m, shares = rfm_scores(
             day - pop.last_purchase_day[rows], pop.n_purchases[rows], pop.spend_total[rows]
         )

@@ -61,18 +61,14 @@ class Mechanisms:
 
     Attributes
     ----------
-    world
-        The run's state.
-    desk
-        The service desk (agents and account managers, a SimPy resource).
+    world, desk
+        The run's state; the service desk (agents and account managers, a SimPy resource).
     competitor
         Competitor campaigns and pressure.
     purchases, churn, stages, visits
         The daily purchase draw, the churn clocks, the reclassification and the visit draw.
-    fatigue
-        Contact fatigue (``None`` without a contact policy).
-    contacts
-        The contact engine (``None`` without a contact policy).
+    fatigue, contacts
+        Contact fatigue and the contact engine (``None`` without a contact policy).
     timer
         Wall time per part of the day (the benchmark's), if any.
     """
@@ -231,7 +227,10 @@ DAY_ORDER: tuple[Step, ...] = (
             "visit_hazard",
         ),
         contacts=True,
-        uses=_cols("discount_sensitivity last_purchase_day n_purchases spend_total"),
+        uses=_cols(  # the RFM refresh also scores predicted value (model/value.py)
+            "base_hazard discount_sensitivity last_purchase_day n_purchases purchase_rate "
+            "segment spend_nu spend_total"
+        ),
     ),
     Step(
         "purchases",

@@ -1,5 +1,6 @@
-"""Audiences: declarative filters on stage, segment, tier, RFM segment, recency, consent and
-membership (never evaluated code). A customer must pass every filter that is given."""
+"""Audiences: declarative filters on stage, segment, tier, RFM segment, recency, consent,
+membership and value or spend decile (never evaluated code). A customer must pass every filter
+that is given."""
 
 from __future__ import annotations
 
@@ -67,4 +68,10 @@ def audience_mask(
             m &= pop.consent[rows, CHANNEL_INDEX[ch]] & ~pop.unsubscribed[rows, CHANNEL_INDEX[ch]]
     if a.members_only:
         m &= members[rows]
+    for rng, dec in ((a.value_decile, rfm.value_decile), (a.spend_decile, rfm.spend_decile)):
+        if rng is not None:
+            d = dec[rows]
+            m &= d >= (1 if rng.min is None else rng.min)
+            if rng.max is not None:
+                m &= d <= rng.max
     return m
