@@ -42,6 +42,7 @@ LATE_OPTIONAL_FIELDS: frozenset[str] = frozenset(
         "reply_content_multiplier",
         "max_delay_days",
         "value_decile",
+        "survey",
         "spend_decile",
     }
 )

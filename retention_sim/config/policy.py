@@ -20,6 +20,7 @@ from .base import StrictModel, apply_dotted, content_hash
 from .files import load_model, validate_model
 from .presets import resolve_preset
 from .scenario import Scenario
+from .staffing import NEUTRAL_STAFFING, Staffing, StaffPeriod
 
 __all__ = [
     "Policy",
@@ -76,6 +77,7 @@ CampaignType = Literal[
     "win_back",
     "journey",
     "proactive_call",
+    "survey",
 ]
 Content = Literal["info", "offer", "reward", "service"]
 Trigger = Literal["predicted_next_purchase"]
@@ -182,13 +184,28 @@ _DEFAULT_CONTENT: dict[str, Content] = {
     "win_back": "offer",
     "journey": "info",
     "proactive_call": "service",
+    "survey": "service",
 }
+
+
+class Survey(StrictModel):
+    """A survey: who answers, what it costs, and whose answer opens a service case.
+
+    ``response_rate`` is the share of delivered surveys answered, per channel (missing: 0);
+    ``cost_per_response`` is booked as contact cost (an incentive, the time of a call); a
+    respondent whose satisfaction is below ``unhappy_below`` gets a service case.
+    """
+
+    response_rate: dict[ChannelName, Probability]
+    cost_per_response: NonNeg = 0.0
+    unhappy_below: Probability = 0.5
 
 
 class Campaign(StrictModel):
     """One campaign. Which fields apply depends on ``type``:
 
     - ``notification`` / ``notification_with_offer`` / ``proactive_call``: ``cadence``;
+    - ``survey``: ``cadence`` and ``survey`` (response rates, cost, what counts as unhappy);
     - ``birthday``: ``days_before``;
     - ``thank_you``: ``delay_days`` after each purchase;
     - ``tier_up``: ``notify_on`` (``near`` the next tier, or ``reached`` it), ``near_share``;
@@ -221,6 +238,7 @@ class Campaign(StrictModel):
     response: str | None = None
     #: A message refused by a quiet day, a minimum gap or a cap: dropped, or deferred to the
     #: next day and tried again, for at most ``max_delay_days`` (default 3) days.
+    survey: Survey | None = None
     on_refusal: Literal["drop", "defer"] = "drop"
     max_delay_days: Annotated[int, Field(ge=1, le=365)] | None = None
 
@@ -230,7 +248,7 @@ class Campaign(StrictModel):
         if self.max_delay_days is not None and self.on_refusal != "defer":
             raise ValueError("max_delay_days applies only with on_refusal: defer")
         if (
-            t in ("notification", "notification_with_offer", "proactive_call")
+            t in ("notification", "notification_with_offer", "proactive_call", "survey")
             and self.cadence is None
         ):
             raise ValueError(f"a {t} campaign needs a cadence")
@@ -244,6 +262,8 @@ class Campaign(StrictModel):
             days = [s.after_days for s in self.steps]
             if days != sorted(days):
                 raise ValueError("journey steps must be in order of after_days")
+        if (t == "survey") != (self.survey is not None):
+            raise ValueError("a survey campaign needs a survey block, and only a survey has one")
         if t == "proactive_call" and self.channel != "phone":
             raise ValueError("a proactive_call campaign uses the phone channel")
         return self
@@ -300,38 +320,6 @@ class Referral(StrictModel):
 class Programmes(StrictModel):
     membership: Membership | None = None
     referral: Referral | None = None
-
-
-class StaffPeriod(StrictModel):
-    """Extra desk agents on duty from ``start`` to ``end`` (inclusive), e.g. in a sale week."""
-
-    start: dt.date
-    end: dt.date
-    extra_agents: Annotated[int, Field(ge=1, le=10_000)]
-
-    @model_validator(mode="after")
-    def _ordered(self) -> StaffPeriod:
-        if self.end < self.start:
-            raise ValueError(f"end ({self.end}) is before start ({self.start})")
-        return self
-
-
-class Staffing(StrictModel):
-    """Staffing as a policy lever: desk agents and account managers, each with its cost.
-
-    ``agents`` and ``account_managers`` replace the scenario's numbers (``None``: keep them);
-    ``periods`` add agents for a while. Extra agents cost ``cost_per_extra_agent_day`` (``None``:
-    the scenario's ``agent_cost_per_day``).
-    """
-
-    agents: Annotated[int, Field(ge=0, le=100_000)] | None = None
-    account_managers: Annotated[int, Field(ge=0, le=100_000)] | None = None
-    periods: list[StaffPeriod] = []
-    cost_per_extra_agent_day: NonNeg | None = None
-
-
-#: A policy's staffing that changes nothing (left out of the content hash).
-NEUTRAL_STAFFING: dict[str, Any] = Staffing().model_dump(mode="json")
 
 
 class Policy(StrictModel):

@@ -448,4 +448,6 @@ def build_result(
     # costs booked to it (the per-customer profit a pilot measures; §10)
     result.extras["contribution"] = world.pop.pv_contribution.copy()
     result.extras["groups"] = group_outcomes(world)
+    if "survey_unhappy" in world.pop.extra:  # rows that ever answered a survey unhappy
+        result.extras["survey_unhappy"] = np.flatnonzero(world.pop.extra["survey_unhappy"])
     return result

@@ -32,11 +32,11 @@ from .world import World
 if TYPE_CHECKING:
     from ..config.policy import Staffing
 
-__all__ = ["ServiceDesk", "scaled_staff", "ISSUE", "INQUIRY", "CALL", "REPLY", "KINDS"]
+__all__ = ["ServiceDesk", "scaled_staff", "ISSUE", "INQUIRY", "CALL", "REPLY", "CASE", "KINDS"]
 
 #: Request kinds: a product issue, an inquiry, a proactive call, a reply to a message.
-ISSUE, INQUIRY, CALL, REPLY = 0, 1, 2, 3
-KINDS = ("issue", "inquiry", "call", "reply")
+ISSUE, INQUIRY, CALL, REPLY, CASE = 0, 1, 2, 3, 4
+KINDS = ("issue", "inquiry", "call", "reply", "case")  # case: an unhappy survey answer
 
 
 def scaled_staff(count: int, scale: float) -> int:
@@ -103,8 +103,8 @@ class ServiceDesk:
         w = self.world
         pop = w.pop
         sv = self.cfg
-        for rows in self._closing.pop(day, ()):
-            pop.unresolved[rows] -= 1
+        for rows in self._closing.pop(day, ()):  # (a survey case may have fixed it already)
+            pop.unresolved[rows] = np.maximum(pop.unresolved[rows] - 1, 0)
         u = w.daily_uniforms("service_demand")
         if self.p_issue <= 0 and self.p_inquiry <= 0:
             return
@@ -191,8 +191,10 @@ class ServiceDesk:
             return  # a customer who left meanwhile is not changed by the answer
         s = pop.satisfaction[row]
         if served and wait_h <= sv.quick_resolution_hours:
-            if kind == ISSUE:  # service recovery: a problem fixed fast restores satisfaction
+            if kind in (ISSUE, CASE):  # service recovery: a problem fixed fast restores it
                 s = s + sv.recovery_gain
+            if kind == CASE:  # a survey's unhappy answer, handled fast: its problems are fixed
+                pop.unresolved[row] = 0
             pop.last_valued_touch_day[row] = int(env.now)
         else:
             s = s - sv.wait_penalty_per_hour * max(0.0, wait_h - sv.quick_resolution_hours)

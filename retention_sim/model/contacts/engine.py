@@ -44,6 +44,7 @@ from .offers import Offers
 from .programmes import Membership, Referrals
 from .responses import ChannelRates, Responses, draw_responses
 from .schedule import firing_days
+from .surveys import answer_survey
 from .triggers import TierUpNotices, triggered
 
 __all__ = ["ContactEngine", "REFUSAL_REASONS"]
@@ -293,6 +294,8 @@ class ContactEngine:
             )
             back = gone[counter_uniform(w.seed, "reactivation", gone, day) < np.clip(p, 0, 1)]
             reactivate(w, back, day)
+        if c.survey is not None:
+            answer_survey(w, self.desk, self.ledger, c.survey, rows, ch, day)
         if c.type == "proactive_call":
             for row in rows[x.opened].tolist():
                 self.desk.call(int(row), day)
