@@ -43,6 +43,7 @@ LATE_OPTIONAL_FIELDS: frozenset[str] = frozenset(
         "max_delay_days",
         "value_decile",
         "survey",
+        "message_type",
         "spend_decile",
     }
 )

@@ -288,6 +288,9 @@ class Cap(StrictModel):
     max: Annotated[int, Field(ge=0, le=1000)]
     window_days: Annotated[int, Field(ge=1, le=366)] = 7
     window: Literal["rolling", "calendar"] = "rolling"
+    #: A cap on one message type (content) only. Messages of a type with a cap of its own
+    #: are exempt from the caps without a type (Iterable's message-type caps).
+    message_type: Content | None = None
 
 
 class Guardrails(StrictModel):

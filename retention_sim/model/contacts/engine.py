@@ -208,7 +208,7 @@ class ContactEngine:
             ch = np.full(rows.size, CHANNEL_INDEX[channel], dtype=np.int64)
 
         refuse = self.deferrals.refuser(day, s, c, ch)
-        ok = self.guardrails.screen(rows, ch, day, refuse)
+        ok = self.guardrails.screen(rows, ch, day, refuse, content)
         self.deferrals.settle(s, int(ok.sum()), refuse)
         if ok.any():
             # rows are unique within one send, by construction (the counters rely on it)
@@ -226,7 +226,7 @@ class ContactEngine:
     ) -> None:
         """Deliver one send's messages: cost, counters, fatigue, responses and their effects."""
         cost = self.rates.cost[ch]
-        nth = self.guardrails.count(day, rows, ch, float(cost.sum()))
+        nth = self.guardrails.count(day, rows, ch, float(cost.sum()), content)
         self.ledger.charge(day, rows, cost)
         touches = self.world.pop.touches_since_purchase
         touches[rows[touches[rows] >= 0]] += 1  # -1: a cycle begun before the run, not counted

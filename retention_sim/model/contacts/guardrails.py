@@ -132,6 +132,8 @@ class Guardrails:
             )
             for cap in g.caps
         ]
+        self.cap_types = [cap.message_type for cap in g.caps]
+        self.typed = {t for t in self.cap_types if t is not None}
         self.last_sent = np.full((n, len(CHANNELS)), NEVER, dtype=np.int32)
         self.sent_count = np.zeros((n, len(CHANNELS)), dtype=np.int16)  # sends on last_sent day
         self.budget = policy.monthly_budget
@@ -179,9 +181,20 @@ class Guardrails:
         gap = self.min_gap_days[chs]
         return (gap > 0) & ((day - self.last_sent[rows, chs]) < gap)
 
-    def capped(self, rows: np.ndarray, ch: np.ndarray, cap: int) -> np.ndarray:
-        """Cap number ``cap`` (of the policy's list) is reached for the message's channel."""
+    def _applies(self, cap: int, content: str | None) -> bool:
+        """Whether cap number ``cap`` limits messages of type ``content``: a typed cap only its
+        type; a cap without a type every type that has no cap of its own."""
+        t = self.cap_types[cap]
+        return content == t if t is not None else content not in self.typed
+
+    def capped(
+        self, rows: np.ndarray, ch: np.ndarray, cap: int, content: str | None = None
+    ) -> np.ndarray:
+        """Cap number ``cap`` (of the policy's list) is reached for the message's channel (and
+        applies to its type)."""
         cap_ch, cap_max, counter = self.caps[cap]
+        if not self._applies(cap, content):
+            return np.zeros(rows.size, dtype=bool)
         applies = np.ones(rows.size, dtype=bool) if cap_ch is None else (ch == cap_ch)
         return applies & (counter.count[rows] >= cap_max)
 
@@ -192,7 +205,9 @@ class Guardrails:
         spend = np.cumsum(np.where(ok, self.cost[np.maximum(ch, 0)], 0.0))
         return spend > left + 1e-9
 
-    def screen(self, rows: np.ndarray, ch: np.ndarray, day: int, refuse: Refuse) -> np.ndarray:
+    def screen(
+        self, rows: np.ndarray, ch: np.ndarray, day: int, refuse: Refuse, content: str | None = None
+    ) -> np.ndarray:
         """Run every check in the order of :data:`REFUSAL_REASONS`.
 
         Each check sees only the messages the earlier ones let through; ``refuse`` is told what
@@ -214,13 +229,15 @@ class Guardrails:
         if self.min_gap_days.any():
             gate(self.too_soon(rows, ch, day), "min_gap")
         for k in range(len(self.caps)):
-            gate(self.capped(rows, ch, k), "capped")
+            gate(self.capped(rows, ch, k, content), "capped")
         if self.budget is not None:
             gate(self.over_budget(ch, ok), "budget")
         return ok
 
     # ------------------------------------------------------------------ deliveries
-    def count(self, day: int, rows: np.ndarray, ch: np.ndarray, cost: float) -> np.ndarray:
+    def count(
+        self, day: int, rows: np.ndarray, ch: np.ndarray, cost: float, content: str | None = None
+    ) -> np.ndarray:
         """Remember delivered messages (budget, caps, last send per channel).
 
         Returns, per message, how many earlier messages the customer got on that channel
@@ -228,7 +245,10 @@ class Guardrails:
         """
         if self.budget is not None:
             self.budget_spent += cost
-        for cap_ch, _, counter in self.caps:
+        for k, (cap_ch, _, counter) in enumerate(self.caps):
+            t = self.cap_types[k]
+            if t is not None and content != t:  # a typed cap counts its own type only
+                continue
             sel = rows if cap_ch is None else rows[ch == cap_ch]
             if sel.size:
                 counter.add(day, sel)
