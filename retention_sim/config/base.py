@@ -44,6 +44,8 @@ LATE_OPTIONAL_FIELDS: frozenset[str] = frozenset(
         "value_decile",
         "survey",
         "message_type",
+        "frequency",
+        "frequency_class",
         "spend_decile",
     }
 )
@@ -53,6 +55,7 @@ LATE_NEUTRAL_FIELDS: dict[str, Any] = {
     "hazard_scale": 1.0,
     "reply_rate": 0.0,
     "on_refusal": "drop",
+    "skip_saturated": False,
     # a policy's staffing that changes nothing (config/policy.NEUTRAL_STAFFING)
     "staffing": {
         "agents": None,

@@ -18,6 +18,7 @@ from ..errors import InputError, did_you_mean
 from ..vocabulary import ChannelName, StageName
 from .base import StrictModel, apply_dotted, content_hash
 from .files import load_model, validate_model
+from .frequency import FrequencyClass, FrequencyRules
 from .presets import resolve_preset
 from .scenario import Scenario
 from .staffing import NEUTRAL_STAFFING, Staffing, StaffPeriod
@@ -32,6 +33,7 @@ __all__ = [
     "Cap",
     "Staffing",
     "StaffPeriod",
+    "FrequencyRules",
     "NEUTRAL_STAFFING",
     "load_policy",
     "policy_from_dict",
@@ -147,6 +149,8 @@ class Audience(StrictModel):
     #: next-year margin (model/value.py), or of spend to date; refreshed with the RFM segments.
     value_decile: Range | None = None
     spend_decile: Range | None = None
+    #: Frequency classes from the last weeks' messages and opens (policy ``frequency``).
+    frequency_class: list[FrequencyClass] | None = None
 
 
 class Offer(StrictModel):
@@ -298,6 +302,8 @@ class Guardrails(StrictModel):
     min_gap_hours: dict[ChannelName, Annotated[float, Field(ge=0.0, le=24 * 365)]] = {}
     quiet_weekdays: list[Weekday] = []
     holdout_share: Probability = 0.0
+    #: Refuse messages to customers in the ``saturated`` frequency class.
+    skip_saturated: bool = False
 
 
 class Membership(StrictModel):
@@ -335,6 +341,18 @@ class Policy(StrictModel):
     monthly_budget: NonNeg | None = None
     programmes: Programmes = Programmes()
     staffing: Staffing = Staffing()
+    #: Thresholds of the frequency classes (default ones when audiences or guardrails use
+    #: classes and this is unset).
+    frequency: FrequencyRules | None = None
+
+    @property
+    def uses_frequency(self) -> bool:
+        """Whether an audience or a guardrail reads the frequency classes."""
+        return (
+            self.frequency is not None
+            or self.guardrails.skip_saturated
+            or any(c.audience.frequency_class is not None for c in self.campaigns)
+        )
 
     @model_validator(mode="after")
     def _unique_names(self) -> Policy:

@@ -10,6 +10,7 @@ from ...config.policy import Audience
 from ...vocabulary import CHANNEL_INDEX, STAGES
 from ..population import Population
 from ..rfm import SEGMENT_CODES, RfmSegments
+from .frequency import FREQUENCY_CLASSES, FrequencyClasses
 
 __all__ = ["audience_mask"]
 
@@ -22,6 +23,7 @@ def audience_mask(
     *,
     rfm: RfmSegments,
     members: np.ndarray,
+    frequency: FrequencyClasses | None = None,
 ) -> np.ndarray:
     """Which of ``rows`` (or, with ``slice(None)``, of all rows) pass the audience ``a``.
 
@@ -39,6 +41,8 @@ def audience_mask(
         The current RFM segments.
     members
         Membership of the policy's paid programme, per row.
+    frequency
+        The frequency classes (when an audience of the policy uses them).
     """
     size = pop.capacity if isinstance(rows, slice) else rows.size
     m = np.ones(size, dtype=bool)
@@ -68,6 +72,9 @@ def audience_mask(
             m &= pop.consent[rows, CHANNEL_INDEX[ch]] & ~pop.unsubscribed[rows, CHANNEL_INDEX[ch]]
     if a.members_only:
         m &= members[rows]
+    if a.frequency_class is not None and frequency is not None:
+        codes = [FREQUENCY_CLASSES.index(c) for c in a.frequency_class]
+        m &= np.isin(frequency.classes(rows), codes)
     for rng, dec in ((a.value_decile, rfm.value_decile), (a.spend_decile, rfm.spend_decile)):
         if rng is not None:
             d = dec[rows]

@@ -111,7 +111,10 @@ class ContactEngine:
 
     def audience(self, a: Audience, rows: np.ndarray | slice, day: int) -> np.ndarray:
         """Which of ``rows`` (``slice(None)``: every row) pass the audience ``a`` today."""
-        return audience_mask(self.world.pop, a, rows, day, rfm=self.rfm, members=self.members)
+        return audience_mask(
+            self.world.pop, a, rows, day, rfm=self.rfm, members=self.members,
+            frequency=self.guardrails.frequency,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ around the day
     def start_processes(self) -> None:
@@ -246,6 +249,8 @@ class ContactEngine:
             relevance=c.relevance * (r.birthday_relevance if c.type == "birthday" else 1.0),
             content=content,
         )
+        if self.guardrails.frequency is not None:  # opens feed the frequency classes
+            self.guardrails.frequency.opened.add(day, rows[responses.opened])
         self.respond(day, c, rows, ch, content, offer, responses)
         if c.response is not None and self.fitted is not None:
             self.fitted.deliver(day, rows, c.response)

@@ -3,7 +3,9 @@
 A message to a customer is refused, and counted by reason, when (in this order) the customer is
 in the holdout group, the channel lacks consent (or the scenario has no such channel), the
 customer unsubscribed from it, today is a quiet day, the channel's minimum gap since the last
-message has not passed, a cap on messages per window is reached, or the month's budget is spent.
+message has not passed, a cap on messages per window is reached, the customer is in the
+saturated frequency class (with ``skip_saturated``; :mod:`.frequency`), or the month's budget is
+spent.
 Each check looks at the messages still allowed after the checks before it, so every refused
 message has exactly one reason.
 """
@@ -15,9 +17,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ...config.policy import Policy
+from ...config.policy import FrequencyRules, Policy
 from ...vocabulary import CHANNEL_INDEX, CHANNELS, NEVER, WEEKDAYS
 from ..world import World
+from .frequency import FrequencyClasses
+from .windows import CapCounter
 
 __all__ = ["REFUSAL_REASONS", "DEFERRABLE", "CapCounter", "Guardrails"]
 
@@ -29,67 +33,11 @@ REFUSAL_REASONS: tuple[str, ...] = (
     "quiet_day",
     "min_gap",
     "capped",
+    "saturated",
     "budget",
 )
 #: The refusals a campaign with ``on_refusal: defer`` postpones to the next day instead.
 DEFERRABLE: tuple[str, ...] = ("quiet_day", "min_gap", "capped")
-
-
-class CapCounter:
-    """Messages per customer in a rolling or calendar window, for one cap.
-
-    Parameters
-    ----------
-    n
-        Rows of the population.
-    window_days
-        Length of the window.
-    calendar
-        Calendar windows (weeks from Monday, months, or blocks of ``window_days``) instead of
-        a rolling window.
-    start
-        The date of day 0.
-    max_per_day
-        The most messages a customer can get in one day (sizes the per-day buckets).
-    """
-
-    def __init__(self, n: int, window_days: int, calendar: bool, start: dt.date, max_per_day: int):
-        self.window = window_days
-        self.calendar = calendar
-        self.start = start
-        self.count = np.zeros(n, dtype=np.int32)
-        # messages per customer and day of the window: a customer gets at most one message per
-        # campaign step a day, so one byte is enough for any policy of fewer than 256 steps
-        small = np.uint8 if max_per_day < 256 else np.uint16
-        self.buckets = None if calendar else np.zeros((window_days, n), dtype=small)
-        self.period = -1
-
-    def _period(self, day: int) -> int:
-        date = self.start + dt.timedelta(days=day)
-        if self.window == 7:  # calendar weeks start on Monday
-            return (date.toordinal() - date.weekday()) // 7
-        if self.window in (28, 29, 30, 31):  # calendar months
-            return date.year * 12 + date.month
-        return day // self.window
-
-    def new_day(self, day: int) -> None:
-        """Forget what left the window (rolling) or start a new period (calendar)."""
-        if self.calendar:
-            p = self._period(day)
-            if p != self.period:
-                self.count[:] = 0
-                self.period = p
-        else:
-            assert self.buckets is not None
-            b = self.buckets[day % self.window]
-            self.count -= b
-            b[:] = 0
-
-    def add(self, day: int, rows: np.ndarray) -> None:
-        """Count one message for each of ``rows`` (unique within one send)."""
-        self.count[rows] += 1
-        if self.buckets is not None:
-            self.buckets[day % self.window][rows] += 1
 
 
 #: ``refuse(mask, reason index)``: told about the messages a check refuses.
@@ -133,6 +81,12 @@ class Guardrails:
             for cap in g.caps
         ]
         self.cap_types = [cap.message_type for cap in g.caps]
+        self.frequency = (
+            FrequencyClasses(n, policy.frequency or FrequencyRules(), sc.calendar.start, steps)
+            if policy.uses_frequency
+            else None
+        )
+        self.skip_saturated = g.skip_saturated
         self.typed = {t for t in self.cap_types if t is not None}
         self.last_sent = np.full((n, len(CHANNELS)), NEVER, dtype=np.int32)
         self.sent_count = np.zeros((n, len(CHANNELS)), dtype=np.int16)  # sends on last_sent day
@@ -145,6 +99,8 @@ class Guardrails:
         """Roll every cap's window to ``day``."""
         for _, _, counter in self.caps:
             counter.new_day(day)
+        if self.frequency is not None:
+            self.frequency.new_day(day)
 
     def new_month(self, day: int) -> None:
         """Start a new budget month when ``day`` is in one."""
@@ -230,6 +186,9 @@ class Guardrails:
             gate(self.too_soon(rows, ch, day), "min_gap")
         for k in range(len(self.caps)):
             gate(self.capped(rows, ch, k, content), "capped")
+        if self.skip_saturated:
+            assert self.frequency is not None
+            gate(self.frequency.classes(rows) == 2, "saturated")
         if self.budget is not None:
             gate(self.over_budget(ch, ok), "budget")
         return ok
@@ -245,6 +204,8 @@ class Guardrails:
         """
         if self.budget is not None:
             self.budget_spent += cost
+        if self.frequency is not None:
+            self.frequency.sent.add(day, rows)
         for k, (cap_ch, _, counter) in enumerate(self.caps):
             t = self.cap_types[k]
             if t is not None and content != t:  # a typed cap counts its own type only
