@@ -75,8 +75,10 @@ def test_no_worker_outlives_a_stopped_study(tmp_path, sig):
     assert checked >= 2 and damaged == []
     if sig != signal.SIGKILL:  # a clean stop: one line, the usual status, every sum recorded
         assert code == (143 if sig == signal.SIGTERM else 130)
-        err = proc.stderr.read().decode().strip().splitlines()
-        assert err[-1] == "retention-sim: interrupted; files already written are kept"
+        err = proc.stderr.read().decode()
+        # (the pool's resource tracker, a process of its own, may add its warnings after it)
+        assert "retention-sim: interrupted; files already written are kept\n" in err, err
+        assert "Traceback" not in err, err
         manifest = json.loads(next(out.glob("runs/*/manifest.json")).read_text())
         assert len(manifest["runs"]) == checked
         assert not list(out.glob("runs/*/.*.tmp"))  # no temporary file left behind
