@@ -53,7 +53,15 @@ def test_no_worker_outlives_a_stopped_study(tmp_path, sig):
         "-p", "none", "-p", "bau_default", "-r", "40", "--customers", "1500", "--days", "200",
         "--backend", "processes", "--workers", "2", "--no-progress", "--out", str(out),
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        # a test run in the background (CI, make in a script) ignores SIGINT, and a child
+        # inherits that: give it the default, as a terminal's Ctrl-C finds it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         deadline = time.monotonic() + 120
         while len(list(out.glob("runs/*/*-r*.json"))) < 2 and time.monotonic() < deadline:
