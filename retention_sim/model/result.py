@@ -163,7 +163,7 @@ class _TransactionsFrame:
         )
 
 
-def _service_daily(world: World) -> tuple[pd.DataFrame, dict[str, float]]:
+def _service_daily(world: World) -> tuple[pd.DataFrame, dict[str, Any]]:
     a = world.service_log.arrays()
     h = world.horizon
     if a["day"].size == 0:

@@ -118,11 +118,18 @@ def retention_profit_effect(
         The scale found, both retentions and the relative profit change per horizon.
     """
     seeds = [replication_seed(seed, k) for k in range(replications)]
-    base = _runs(scenario, policy, 1.0, seeds, customers, 365)
+    done: dict[tuple[float, int], list[dict[str, Any]]] = {}  # the search's runs, reused below
+
+    def runs(scale: float, days: int) -> list[dict[str, Any]]:
+        if (scale, days) not in done:
+            done[scale, days] = _runs(scenario, policy, scale, seeds, customers, days)
+        return done[scale, days]
+
+    base = runs(1.0, 365)
     target = _retained(base) + points
 
     def gap(scale: float) -> float:
-        return _retained(_runs(scenario, policy, scale, seeds, customers, 365)) - target
+        return _retained(runs(scale, 365)) - target
 
     # retention falls as the scale rises: bracket [0, 1], then the Illinois variant of
     # regula falsi (a secant step that keeps the bracket; a few runs where bisection takes ten)
@@ -151,8 +158,8 @@ def retention_profit_effect(
     change: dict[int, float] = {}
     se: dict[int, float] = {}
     for days in horizons:
-        a = [r["profit"] for r in _runs(scenario, policy, 1.0, seeds, customers, days)]
-        b = [r["profit"] for r in _runs(scenario, policy, mid, seeds, customers, days)]
+        a = [r["profit"] for r in runs(1.0, days)]
+        b = [r["profit"] for r in runs(mid, days)]
         a_arr, b_arr = np.asarray(a), np.asarray(b)
         change[days] = float(b_arr.mean() / a_arr.mean() - 1.0)
         ratio = b_arr / a_arr - 1.0

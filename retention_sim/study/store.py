@@ -145,9 +145,6 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-_dump = dump
-
-
 class ResultStore:
     """Run results and manifests under one folder (see the module docstring for the layout).
 
@@ -271,7 +268,7 @@ class ResultStore:
             "written": _now(),
         }
         record["checksum"] = checksum(record)
-        path = atomic_write_text(self.run_path(task), _dump(record))
+        path = atomic_write_text(self.run_path(task), dump(record))
         key = self.task_study_key(task)
         self._pending.setdefault(key, {})[path.name] = record["checksum"]
         self._recorded(key)[path.name] = record["checksum"]
@@ -286,7 +283,7 @@ class ResultStore:
                 manifest, _ = read_json(path)
                 manifest = manifest if isinstance(manifest, dict) else {"study_key": key}
                 manifest["runs"] = {**manifest.get("runs", {}), **sums}
-                atomic_write_text(path, _dump(manifest))
+                atomic_write_text(path, dump(manifest))
 
     # manifests -----------------------------------------------------------------------
     def write_manifest(
@@ -366,7 +363,7 @@ class ResultStore:
             **({k: _jsonable(v) for k, v in extra.items()} if extra else {}),
             "runs": old.get("runs", {}),
         }
-        return atomic_write_text(path, _dump(manifest))
+        return atomic_write_text(path, dump(manifest))
 
     def read_manifest(self, key: str) -> dict[str, Any]:
         """The manifest of the study with key ``key`` (empty if there is none)."""

@@ -206,8 +206,7 @@ class Guardrails:
             self.budget_spent += cost
         if self.frequency is not None:
             self.frequency.sent.add(day, rows)
-        for k, (cap_ch, _, counter) in enumerate(self.caps):
-            t = self.cap_types[k]
+        for (cap_ch, _, counter), t in zip(self.caps, self.cap_types, strict=True):
             if t is not None and content != t:  # a typed cap counts its own type only
                 continue
             sel = rows if cap_ch is None else rows[ch == cap_ch]

@@ -63,17 +63,7 @@ class Ledger:
         idx = np.where(chm < 0, len(CHANNELS), chm)
         self.refused[c_idx, :, reason] += np.bincount(idx, minlength=len(CHANNELS) + 1)
         self.world.log.add(f"refused_{REFUSAL_REASONS[reason]}", float(mask.sum()))
-        if self.msg_log is not None:
-            r = rows[mask]
-            self.msg_log.append(
-                customer_id=r,
-                day=np.full(r.size, day, dtype=np.int32),
-                campaign=np.full(r.size, c_idx, dtype=np.int16),
-                channel=chm.astype(np.int8),
-                outcome=np.full(r.size, 3 + reason, dtype=np.int8),
-                unsubscribed=np.zeros(r.size, dtype=bool),
-                complained=np.zeros(r.size, dtype=bool),
-            )
+        self._log_unsent(c_idx, chm, rows[mask], day, 3 + reason)
 
     def defer(
         self, c_idx: int, ch: np.ndarray, mask: np.ndarray, reason: int, rows: np.ndarray, day: int
@@ -84,17 +74,23 @@ class Ledger:
         n = int(mask.sum())
         self.deferred[c_idx, k] += n
         self.world.log.add(f"deferred_{name}", float(n))
-        if self.msg_log is not None:
-            r = rows[mask]
-            self.msg_log.append(
-                customer_id=r,
-                day=np.full(r.size, day, dtype=np.int32),
-                campaign=np.full(r.size, c_idx, dtype=np.int16),
-                channel=ch[mask].astype(np.int8),
-                outcome=np.full(r.size, _DEFERRED_CODE + k, dtype=np.int8),
-                unsubscribed=np.zeros(r.size, dtype=bool),
-                complained=np.zeros(r.size, dtype=bool),
-            )
+        self._log_unsent(c_idx, ch[mask], rows[mask], day, _DEFERRED_CODE + k)
+
+    def _log_unsent(
+        self, c_idx: int, ch: np.ndarray, rows: np.ndarray, day: int, outcome: int
+    ) -> None:
+        """Record messages that were not sent today (refused or deferred) in the message log."""
+        if self.msg_log is None:
+            return
+        self.msg_log.append(
+            customer_id=rows,
+            day=np.full(rows.size, day, dtype=np.int32),
+            campaign=np.full(rows.size, c_idx, dtype=np.int16),
+            channel=ch.astype(np.int8),
+            outcome=np.full(rows.size, outcome, dtype=np.int8),
+            unsubscribed=np.zeros(rows.size, dtype=bool),
+            complained=np.zeros(rows.size, dtype=bool),
+        )
 
     def after_deferral(self, c_idx: int, delivered: int, dropped: int) -> None:
         """Count messages deferred earlier that were delivered, or dropped, today."""

@@ -46,7 +46,8 @@ class ChannelRates:
         self.complaint_rate = np.array([c.complaint_rate if c else 0.0 for c in chans])
         self.reply_rate = np.array([c.reply_rate if c else 0.0 for c in chans])
         self.replies = bool(self.reply_rate.any())
-        self.reply_content = dict(scenario.responses.reply_content_multiplier or {})
+        multiplier = scenario.responses.reply_content_multiplier or {}
+        self.reply_content: dict[str, float] = {str(k): v for k, v in multiplier.items()}
 
 
 class Responses(NamedTuple):
