@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,dask]'
 	touch $(STAMP)
 
+# two test workers (pytest-xdist), each taking whole files: a module's fixtures and a
+# notebook's cells stay together; TEST_WORKERS=0 runs everything in this process
+TEST_WORKERS ?= 2
 test: venv
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: venv
 	$(PY) -m pytest -q -m "not slow"

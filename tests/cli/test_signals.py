@@ -44,6 +44,27 @@ def _descendants(pid: int) -> set[int]:
     return out
 
 
+def _as_from_a_terminal() -> None:
+    """Give the child SIGINT as a terminal's Ctrl-C finds it: handled by default, not blocked.
+
+    A test run in the background (CI, make in a script) may ignore SIGINT or block it in the
+    signal mask, and a child inherits both across ``exec``; Python then never sees Ctrl-C.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _signal_masks(pid: int) -> str:
+    """The child's blocked, ignored and caught signal masks, to explain a signal never seen."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "(process gone)"
+    return " ".join(
+        line for line in status.splitlines() if line[:6] in ("SigBlk", "SigIgn", "SigCgt")
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
 def test_no_worker_outlives_a_stopped_study(tmp_path, sig):
@@ -58,9 +79,7 @@ def test_no_worker_outlives_a_stopped_study(tmp_path, sig):
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        # a test run in the background (CI, make in a script) ignores SIGINT, and a child
-        # inherits that: give it the default, as a terminal's Ctrl-C finds it
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=_as_from_a_terminal,
     )
     try:
         deadline = time.monotonic() + 120
@@ -69,8 +88,12 @@ def test_no_worker_outlives_a_stopped_study(tmp_path, sig):
             time.sleep(0.05)
         workers = _descendants(proc.pid)
         assert len(workers) >= 2, "the pool's workers should be running"
+        masks = _signal_masks(proc.pid)
         proc.send_signal(sig)
-        code = proc.wait(timeout=60)
+        try:
+            code = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{sig.name} did not stop the study in 60 s; child's masks: {masks}")
     finally:
         proc.kill()
     deadline = time.monotonic() + 5.0  # "a few seconds"

@@ -21,6 +21,7 @@ import pytest
 
 from retention_sim import simulate
 from retention_sim.config.policy import load_policy
+from retention_sim.study.execution import Runner, RunTask
 
 from ..conftest import ROOT
 
@@ -134,20 +135,21 @@ def test_fatigue_lowers_email_opens_as_the_response_model_predicts(default_scena
 def test_profit_is_an_inverted_u_in_email_frequency(default_scenario, bau):
     gaps = (1, 3, 7, 14, 30, 90)
     seeds = (11, 12, 13)
-    profit = np.array(
-        [
-            [
-                simulate(
-                    default_scenario,
-                    bau.with_overrides({"campaigns.0.cadence.every_n_days": g}),
-                    seed=s,
-                    customers=10_000,
-                ).summary["profit"]
-                for g in gaps
-            ]
-            for s in seeds
-        ]
-    )
+    tasks = [
+        RunTask(
+            policy_name=f"every_{g}",
+            replication=k,
+            seed=s,
+            scenario=default_scenario,
+            policy=bau.with_overrides({"campaigns.0.cadence.every_n_days": g}),
+            customers=10_000,
+        )
+        for k, s in enumerate(seeds)
+        for g in gaps
+    ]  # the same runs as simulate(..., seed=s) one by one, on the two-worker pool
+    with Runner("processes", workers=2, progress=False) as runner:
+        runs = runner.run(tasks)
+    profit = np.array([r["metrics"]["profit"] for r in runs]).reshape(len(seeds), len(gaps))
     mean = profit.mean(axis=0)
     best = int(np.argmax(mean))
     assert 0 < best < len(gaps) - 1, dict(zip(gaps, mean, strict=True))

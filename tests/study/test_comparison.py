@@ -400,7 +400,7 @@ def test_paired_interval_covers_the_true_difference_about_95_percent(default_sce
     their own seeds; then 150 small studies of 5 replications each (other seeds) should cover it
     about 95% of the time. Tolerance: three binomial standard errors, plus 0.01 for the
     reference's own error and the t-interval's reliance on normality at n = 5."""
-    kw = {"customers": 200, "days": 40, "backend": "processes", "workers": 2, "progress": False}
+    kw = {"customers": 200, "days": 20, "backend": "processes", "workers": 2, "progress": False}
     ref = compare(default_scenario, [bau, None], replications=500, seed=1000, **kw)
     truth = ref.paired("no_contact", "profit").mean
 
