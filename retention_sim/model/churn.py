@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..vocabulary import CAUSES, STAGES, Stage
+from .perks import holders, perk_of
 from .social import spread_churn
 from .world import World
 
@@ -48,6 +49,13 @@ class Churn:
         if c.annoyance.annual_probability_per_excess <= 0 and _ANNOYANCE in live:
             live.remove(_ANNOYANCE)
         self.live = live
+        perk = perk_of(world.scenario)
+        #: ``(cause, multiplier)`` of a tenure perk's holders (docs/model.md §5), if any.
+        self.perk = (
+            (_I[perk.churn_cause], perk.hazard_multiplier)
+            if perk is not None and perk.churn_cause is not None and perk.hazard_multiplier != 1
+            else None
+        )
         self.buffer = np.zeros(min(pop.capacity, _BLOCK))
         #: When set, ``(hazard, base)``: per cause, the day hazards summed over the days and
         #: the customers present, with and without their modifiers (calibration reads the
@@ -73,6 +81,7 @@ class Churn:
           grace) / 30); the ``new`` stage's multiplier stops once the customer is onboarded (their
           first valued touch from a contact)
         - annoyance: h × max(0, total fatigue / tolerance − 1)
+        - a tenure perk's cause: × its hazard multiplier for the perk's holders
         """
         world = self.world
         pop = world.pop
@@ -128,6 +137,8 @@ class Churn:
             stage_m[pop.onboarded[r] & (stage == Stage.NEW)] = 1.0
             clock *= stage_m
             h *= clock
+        if self.perk is not None and k == self.perk[0]:  # a tenure perk's holders
+            h[holders(world, r, day)] *= self.perk[1]
         return h
 
     def step(self, day: int) -> np.ndarray:
