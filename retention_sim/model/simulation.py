@@ -306,7 +306,7 @@ DAY_ORDER: tuple[Step, ...] = (
         reads=("competitor_pressure", "woken", "wakeup_multiplier", "fatigue_total"),
         uses=_cols(
             "acquired_day base_hazard churn_cause churn_clock churn_day demoted_day enrolled "
-            "exposure fatigue_tolerance last_valued_touch_day onboarded satisfaction stage "
+            "exposure fatigue_tolerance frailty last_valued_touch_day onboarded satisfaction stage "
             "tie_indices tie_indptr tier unresolved"
         ),
     ),
