@@ -47,6 +47,11 @@ LATE_OPTIONAL_FIELDS: frozenset[str] = frozenset(
         "frequency",
         "frequency_class",
         "spend_decile",
+        # the loyalty programme's optional mechanics (config/loyalty.py)
+        "enrolment",
+        "spend_gift",
+        "special_days",
+        "tenure_perk",
     }
 )
 #: Fields added after the hash format was fixed with a neutral value other than ``None``: at

@@ -17,6 +17,7 @@ from ..vocabulary import CHANNELS, ChannelName, StageName
 from .base import StrictModel, apply_dotted, content_hash
 from .causes import Churn
 from .files import load_model, validate_model
+from .loyalty import Loyalty, Tier
 from .presets import resolve_preset
 from .provenance import Source
 from .response import ResponseModel
@@ -223,43 +224,6 @@ class Responses(StrictModel):
     )
 
 
-# ----------------------------------------------------------------------------- loyalty
-class Tier(StrictModel):
-    name: str
-    threshold_points: NonNeg
-
-
-class Loyalty(StrictModel):
-    """Points, tiers with a calendar qualification window, redemption and reward effects."""
-
-    enabled: bool = True
-    points_per_currency: NonNeg = 0.001
-    point_value: NonNeg = 10.0
-    tiers: Annotated[list[Tier], Field(min_length=1)] = [
-        Tier(name="member", threshold_points=0),
-        Tier(name="silver", threshold_points=2_000),
-        Tier(name="gold", threshold_points=6_000),
-    ]
-    qualification_window_days: Annotated[int, Field(ge=1, le=3650)] = 365
-    redemption_points: Positive = 1_000
-    goal_gradient: Annotated[float, Field(ge=0.0, le=10.0)] = 0.2
-    post_reward_dip: Probability = 0.2
-    post_reward_days: Days = 14
-
-    @field_validator("tiers")
-    @classmethod
-    def _increasing(cls, v: list[Tier]) -> list[Tier]:
-        if v[0].threshold_points != 0:
-            raise ValueError("the first tier must have threshold_points 0")
-        names = [t.name for t in v]
-        if len(set(names)) != len(names):
-            raise ValueError("tier names must be unique")
-        th = [t.threshold_points for t in v]
-        if any(b <= a for a, b in zip(th, th[1:], strict=False)):
-            raise ValueError("tier thresholds must increase strictly")
-        return v
-
-
 # ----------------------------------------------------------------------------- satisfaction, service
 class Satisfaction(StrictModel):
     """Satisfaction in [0, 1]; drifts back to ``reference`` with a half-life."""
@@ -404,6 +368,14 @@ class Scenario(StrictModel):
         if unknown:
             raise ValueError(
                 f"churn.causes.competitor.tier_multiplier names unknown tier(s): {sorted(unknown)}"
+            )
+        special = self.loyalty.special_days
+        events = {e.name for e in self.calendar.events}
+        missing = sorted(set(special.sale_events) - events) if special is not None else []
+        if missing:
+            raise ValueError(
+                f"loyalty.special_days.sale_events names no calendar event: {missing} "
+                f"(events: {', '.join(sorted(events)) or 'none'})"
             )
         return self
 

@@ -10,6 +10,7 @@ import simpy
 
 from ..config.scenario import Scenario
 from ..vocabulary import STAGES
+from . import bonus_points, enrolment
 from .logs import DailyLog, EventLog
 from .observed import build_observed_population
 from .population import build_population
@@ -86,6 +87,10 @@ def build_world(
         arrivals_per_day=arrivals,
         scale=scale,  # the desk's staff scales with the base, as arrivals do
     )
+    # who is a member of the loyalty programme (all, unless the scenario says otherwise), and
+    # the sale days that earn extra points
+    enrolment.start(world)
+    bonus_points.prepare(world)
     # the starting base is present on day 0, in the stage its history puts it in
     base = np.arange(n0)
     world.present[base] = True

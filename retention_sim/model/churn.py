@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..vocabulary import CAUSES, STAGES, Stage
+from .kernels import compiled, njit
+from .perks import holders, perk_of
 from .social import spread_churn
 from .world import World
 
@@ -25,6 +27,11 @@ __all__ = ["Churn", "hazards"]
 _I = {c: k for k, c in enumerate(CAUSES)}
 _ANNOYANCE = _I["annoyance"]
 _BLOCK = 1 << 17  # rows per block: a block's float64 columns are 1 MB
+_FRIENDS, _COMPETITOR = _I["friends"], _I["competitor"]
+_DISSATISFACTION, _INDIFFERENCE = _I["dissatisfaction"], _I["indifference"]
+_NEW = Stage.NEW
+_EMPTY_BOOL = np.zeros(0, dtype=bool)
+_EMPTY_F32 = np.zeros(0, dtype=np.float32)
 
 
 class Churn:
@@ -48,7 +55,17 @@ class Churn:
         if c.annoyance.annual_probability_per_excess <= 0 and _ANNOYANCE in live:
             live.remove(_ANNOYANCE)
         self.live = live
+        perk = perk_of(world.scenario)
+        #: ``(cause, multiplier)`` of a tenure perk's holders (docs/model.md §5), if any.
+        self.perk = (
+            (_I[perk.churn_cause], perk.hazard_multiplier)
+            if perk is not None and perk.churn_cause is not None and perk.hazard_multiplier != 1
+            else None
+        )
         self.buffer = np.zeros(min(pop.capacity, _BLOCK))
+        #: Whether :meth:`step` uses the compiled kernel (see :mod:`.kernels`).
+        self.compiled = compiled()
+        self._scratch: tuple[np.ndarray, ...] | None = None
         #: When set, ``(hazard, base)``: per cause, the day hazards summed over the days and
         #: the customers present, with and without their modifiers (calibration reads the
         #: mean modifier of each cause under a policy from it).
@@ -73,6 +90,7 @@ class Churn:
           grace) / 30); the ``new`` stage's multiplier stops once the customer is onboarded (their
           first valued touch from a contact)
         - annoyance: h × max(0, total fatigue / tolerance − 1)
+        - a tenure perk's cause: × its hazard multiplier for the perk's holders
         """
         world = self.world
         pop = world.pop
@@ -128,23 +146,58 @@ class Churn:
             stage_m[pop.onboarded[r] & (stage == Stage.NEW)] = 1.0
             clock *= stage_m
             h *= clock
+        if self.perk is not None and k == self.perk[0]:  # a tenure perk's holders
+            h[holders(world, r, day)] *= self.perk[1]
         return h
 
     def step(self, day: int) -> np.ndarray:
         """Run every cause's clock down by one day; churn the customers whose clock ran out.
 
         Returns the rows that churned today. Their stage becomes ``churned`` with ``churn_day``
-        and ``churn_cause`` set, and their ties gain exposure (social contagion).
+        and ``churn_cause`` set, and their ties gain exposure (social contagion). The compiled
+        kernel (:func:`_clocks_kernel`) does the day's clocks in one pass over the customers
+        present; the NumPy reference (:meth:`clocks_reference`) runs when the kernel is off
+        (:mod:`.kernels`) or a meter is set.
+        """
+        world = self.world
+        if not world.present.any():
+            return np.zeros(0, dtype=np.int64)
+        if self.compiled and self.meter is None:
+            gone, cause = self.clocks_compiled(day)
+        else:
+            gone, cause = self.clocks_reference(day)
+        if gone.size == 0:
+            return gone
+        pop = world.pop
+        pop.churn_day[gone] = day
+        pop.churn_cause[gone] = cause
+        pop.churn_clock[gone] = np.inf  # a churned customer's clocks stop (a win-back draws anew)
+        world.set_stage(gone, Stage.CHURNED)
+        world.present[gone] = False
+        counts = np.bincount(cause, minlength=len(CAUSES))
+        for k, name in enumerate(CAUSES):
+            if counts[k]:
+                world.log.add(f"churn_{name}", float(counts[k]))
+        spread_churn(world, gone)
+        return gone
+
+    def _live_today(self) -> list[int]:
+        if self.world.today.fatigue_total is None:  # no contact policy: no annoyance
+            return [k for k in self.live if k != _ANNOYANCE]
+        return self.live
+
+    def clocks_reference(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """The day's clocks in NumPy, block by block and cause by cause (the reference).
+
+        Takes each live cause's hazard off its clock and returns the rows whose clock ran out
+        (ascending) with, per row, the cause that ran out first within the day (ties: the lower
+        cause index). Fills the meter when one is set.
         """
         world = self.world
         pop = world.pop
-        if not world.present.any():
-            return np.zeros(0, dtype=np.int64)
         clocks = pop.churn_clock
         hit_rows, hit_frac, hit_cause = [], [], []
-        live = self.live
-        if world.today.fatigue_total is None:
-            live = [k for k in live if k != _ANNOYANCE]  # no contact policy: no annoyance
+        live = self._live_today()
         for lo in range(0, pop.capacity, _BLOCK):
             block = slice(lo, min(lo + _BLOCK, pop.capacity))
             h = self.buffer[: block.stop - lo]
@@ -168,7 +221,7 @@ class Churn:
                     hit_rows.append(hit + lo)
                     hit_cause.append(np.full(hit.size, k, dtype=np.int8))
         if not hit_rows:
-            return np.zeros(0, dtype=np.int64)
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8)
         rows = np.concatenate(hit_rows)
         frac = np.concatenate(hit_frac)
         cause = np.concatenate(hit_cause)
@@ -177,18 +230,154 @@ class Churn:
         rows, cause = rows[order], cause[order]
         first = np.ones(rows.size, dtype=bool)
         first[1:] = rows[1:] != rows[:-1]
-        gone, cause = rows[first], cause[first]
-        pop.churn_day[gone] = day
-        pop.churn_cause[gone] = cause
-        clocks[gone] = np.inf  # a churned customer's clocks stop (a win-back draws new ones)
-        world.set_stage(gone, Stage.CHURNED)
-        world.present[gone] = False
-        counts = np.bincount(cause, minlength=len(CAUSES))
-        for k, name in enumerate(CAUSES):
-            if counts[k]:
-                world.log.add(f"churn_{name}", float(counts[k]))
-        spread_churn(world, gone)
-        return gone
+        return rows[first], cause[first]
+
+    def clocks_compiled(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """The day's clocks by the compiled kernel: what :meth:`clocks_reference` returns."""
+        world = self.world
+        pop = world.pop
+        c = world.scenario.churn.causes
+        sc = world.scenario
+        today = world.today
+        live = np.array(self._live_today(), dtype=np.int64)
+        ftot = today.fatigue_total
+        woken = today.woken
+        ann = c.annoyance.annual_probability_per_excess
+        ind, dis, comp = c.indifference, c.dissatisfaction, c.competitor
+        perk_cause, perk_mult = self.perk if self.perk is not None else (-1, 1.0)
+        perk = perk_of(sc)
+        if self._scratch is None or self._scratch[0].size != pop.capacity:
+            self._scratch = (
+                np.full(pop.capacity, -1, dtype=np.int8),
+                np.zeros(pop.capacity),
+                np.empty(pop.capacity, dtype=np.int64),
+                np.empty(pop.capacity, dtype=np.int8),
+            )
+        best_cause, best_frac, out_rows, out_cause = self._scratch
+        n = _clocks_kernel(
+            day, pop.churn_clock.T, pop.base_hazard.T, world.present, live,
+            pop.exposure, float(c.friends.per_churned_tie or 0.0),
+            float(today.competitor_pressure), pop.tier, self.tier_multiplier,
+            pop.demoted_day, float(comp.demotion_multiplier), int(comp.demotion_memory_days),
+            _EMPTY_BOOL if woken is None else woken, float(today.wakeup_multiplier),
+            pop.satisfaction, float(dis.satisfaction_sensitivity), float(sc.satisfaction.reference),
+            pop.unresolved, float(dis.per_unresolved_issue or 0.0),
+            pop.last_valued_touch_day, float(ind.grace_days), ind.growth_per_30_days / 30.0,
+            float(ind.max_multiplier), pop.stage, self.indifference_stage, pop.onboarded,
+            _EMPTY_F32 if ftot is None else ftot, pop.fatigue_tolerance,
+            -np.log1p(-ann) / 365.0 if ann > 0 else 0.0, pop.frailty, bool(c.annoyance.frailty),
+            int(perk_cause), float(perk_mult), pop.enrolled, pop.acquired_day,
+            int(perk.after_days) if perk is not None else 0,
+            best_cause, best_frac, out_rows, out_cause,
+        )  # fmt: skip
+        return out_rows[:n].copy(), out_cause[:n].copy()
+
+
+_KERNEL_BLOCK = 2048  # rows per block of the compiled kernel: its hazard buffer stays in L1
+
+
+@njit
+def _clocks_kernel(
+    day, clocks_t, base_t, present, live,
+    exposure, per_tie,
+    pressure, tier, tier_mult, demoted_day, demotion_mult, demotion_memory, woken, wake_mult,
+    sat, dis_sens, ref, unresolved, per_unresolved,
+    last_touch, grace, growth, max_mult, stage, stage_mult, onboarded,
+    ftot, tol, ann_rate, frailty, ann_frailty,
+    perk_cause, perk_mult, enrolled, acquired_day, perk_after,
+    best_cause, best_frac, out_rows, out_cause,
+):  # fmt: skip
+    """One day of every live cause's clock (``clocks_t``/``base_t``: causes × rows, C order).
+
+    Block by block of rows, cause by cause: the cause's hazard into a small buffer, operation
+    for operation as :meth:`Churn.cause_hazard` computes it and in the same floating-point
+    types (branch-free, so the compiler can vectorise it: a modifier that does not apply
+    multiplies by 1.0, which is exact); then the clocks. Writes the rows whose clock ran out
+    (ascending) and the cause that ran out first within the day (ties: the lower cause index)
+    into ``out_rows``/``out_cause`` and returns how many. ``best_cause`` (all -1 on entry and on
+    exit) and ``best_frac`` are per-row scratch.
+    """
+    n = present.size
+    has_woken = woken.size > 0 and wake_mult != 1.0
+    h = np.empty(_KERNEL_BLOCK)
+    n_out = 0
+    for lo in range(0, n, _KERNEL_BLOCK):
+        hi = min(lo + _KERNEL_BLOCK, n)
+        first = n_out
+        for j in range(live.size):
+            k = live[j]
+            col = clocks_t[k]
+            bk = base_t[k]
+            if k == _ANNOYANCE:
+                for i in range(lo, hi):
+                    x = np.float64(ftot[i] / tol[i]) - 1.0  # float32 ÷ float32, as the reference
+                    x = max(x, 0.0) * present[i]
+                    x *= ann_rate
+                    if ann_frailty:
+                        x *= frailty[i]
+                    h[i - lo] = x
+            elif k == _FRIENDS:
+                for i in range(lo, hi):
+                    h[i - lo] = (np.float64(bk[i]) * present[i]) * (1.0 + per_tie * exposure[i])
+            elif k == _COMPETITOR:
+                for i in range(lo, hi):
+                    x = np.float64(bk[i]) * present[i]
+                    x *= pressure
+                    x *= tier_mult[tier[i]]
+                    x *= demotion_mult if (day - demoted_day[i]) < demotion_memory else 1.0
+                    if has_woken:
+                        x *= wake_mult if woken[i] else 1.0
+                    h[i - lo] = x
+            elif k == _DISSATISFACTION:
+                for i in range(lo, hi):
+                    x = np.float64(bk[i]) * present[i]
+                    x *= np.exp(dis_sens * (ref - sat[i]))
+                    if per_unresolved != 0.0:
+                        x *= 1.0 + per_unresolved * unresolved[i]
+                    h[i - lo] = x
+            elif k == _INDIFFERENCE:
+                for i in range(lo, hi):
+                    clock = np.float64(day - last_touch[i]) - grace
+                    clock = min(max(clock, 0.0) * growth + 1.0, max_mult)
+                    st = stage[i]
+                    clock *= 1.0 if (onboarded[i] and st == _NEW) else stage_mult[st]
+                    h[i - lo] = (np.float64(bk[i]) * present[i]) * clock
+            else:
+                for i in range(lo, hi):
+                    h[i - lo] = np.float64(bk[i]) * present[i]
+            if k == perk_cause:
+                for i in range(lo, hi):
+                    if enrolled[i] and day - acquired_day[i] >= perk_after:
+                        h[i - lo] *= perk_mult
+            hits = 0
+            for i in range(lo, hi):
+                c = col[i] - h[i - lo]
+                col[i] = c
+                hits += c <= 0.0
+            if hits == 0:
+                continue
+            for i in range(lo, hi):
+                c = col[i]
+                if c <= 0.0:
+                    x = h[i - lo]
+                    frac = (c + x) / x  # share of today's hazard still to go this morning
+                    b = best_cause[i]
+                    if b < 0:
+                        out_rows[n_out] = i
+                        n_out += 1
+                    if (
+                        b < 0
+                        or frac < best_frac[i]
+                        or (np.isnan(best_frac[i]) and not np.isnan(frac))
+                    ):
+                        best_cause[i] = k  # the first to run out (NaN last; ties: lower cause)
+                        best_frac[i] = frac
+        if n_out - first > 1:  # the block's rows, found cause by cause: ascending
+            out_rows[first:n_out] = np.sort(out_rows[first:n_out])
+    for m in range(n_out):
+        out_cause[m] = best_cause[out_rows[m]]
+        best_cause[out_rows[m]] = -1  # the scratch is all -1 again for the next day
+    return n_out
 
 
 def hazards(world: World, day: int) -> np.ndarray:

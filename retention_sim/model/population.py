@@ -85,6 +85,10 @@ class Population:
     upgraded_day: np.ndarray
     demoted_day: np.ndarray
     last_reward_day: np.ndarray
+    # the programme's optional mechanics (all enrolled unless the scenario says otherwise)
+    enrolled: np.ndarray
+    window_spend: np.ndarray  # a member's spend in the qualification window (for the gift)
+    gift_day: np.ndarray  # day of the member's last spend-threshold gift
     satisfaction: np.ndarray
     last_valued_touch_day: np.ndarray
     unresolved: np.ndarray
@@ -349,6 +353,9 @@ def build_population(
         upgraded_day=np.full(cap, _NEVER, dtype=np.int32),
         demoted_day=np.full(cap, _NEVER, dtype=np.int32),
         last_reward_day=np.full(cap, _NEVER, dtype=np.int32),
+        enrolled=np.ones(cap, dtype=bool),
+        window_spend=np.zeros(cap),
+        gift_day=np.full(cap, _NEVER, dtype=np.int32),
         satisfaction=traits["satisfaction"],
         last_valued_touch_day=np.concatenate([hist["touch"], arr_day]).astype(np.int32),
         unresolved=np.zeros(cap, dtype=np.int16),

@@ -2,45 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 from scipy import special
 
-from ..config.scenario import Scenario
 from ..vocabulary import STAGES, Stage
+from .calendar import calendar_multipliers
 from .loyalty import earn_points, reward_multiplier
 from .random_streams import counter_uniform
 from .world import World
 
 __all__ = ["Purchases", "PurchaseTracker", "book_purchases", "calendar_multipliers"]
-
-
-def calendar_multipliers(scenario: Scenario, horizon: int) -> np.ndarray:
-    """Purchase multiplier of every day of the horizon: weekday pattern × calendar events
-    covering the day (events repeat yearly if asked)."""
-    cal = scenario.calendar
-    out = np.ones(horizon)
-    for d in range(horizon):
-        date = dt.date.fromordinal(cal.start.toordinal() + d)
-        m = cal.weekday_purchase_multiplier[date.weekday()]
-        for ev in cal.events:
-            start = ev.start
-            if ev.repeat_yearly:
-                try:
-                    start = start.replace(year=date.year)
-                except ValueError:  # 29 February in a common year
-                    start = start.replace(year=date.year, day=28)
-                # an event that began late last year may still run
-                if (date - start).days < 0:
-                    try:
-                        start = ev.start.replace(year=date.year - 1)
-                    except ValueError:
-                        start = ev.start.replace(year=date.year - 1, day=28)
-            if 0 <= (date - start).days < ev.days:
-                m *= ev.purchase_multiplier
-        out[d] = m
-    return out
 
 
 class PurchaseTracker:

@@ -15,7 +15,9 @@ from ..config.policy import RFM_SEGMENTS, Policy
 from ..outputs import write_csv, write_json
 from ..vocabulary import CAUSES, CHANNELS, STAGES
 from .contacts.engine import ContactEngine
+from .enrolment import enrolment_of
 from .fatigue import total_fatigue
+from .loyalty import programme_summary
 from .rfm import rfm_scores, rfm_segments
 from .service_desk import KINDS, ServiceDesk
 from .world import World
@@ -119,7 +121,7 @@ class _CustomersFrame:
         stage_names = np.array(STAGES, dtype=object)
         cause_names = np.array(CAUSES + ("",), dtype=object)
         churn_day = c["churn_day"]
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {
                 "customer_id": c["customer_id"].astype(np.int64),
                 "segment": seg[c["segment"]],
@@ -141,6 +143,9 @@ class _CustomersFrame:
                 "fatigue_tolerance": c["fatigue_tolerance"].astype(float),
             }
         )
+        if "enrolled" in c:  # only when the scenario says who is a member of the programme
+            frame["enrolled"] = c["enrolled"]
+        return frame
 
 
 @dataclass(frozen=True)
@@ -291,6 +296,8 @@ def _summary(
         "tier_upgrades": int(log.total("tier_upgrades")),
         "tier_demotions": int(log.total("tier_demotions")),
         "rewards_redeemed": int(log.total("rewards_redeemed")),
+        # enrolment, gifts, bonus points, perks: only those the scenario switches on
+        **programme_summary(world),
         "satisfaction_mean_end": float(daily["satisfaction_mean"].iloc[-1]) if end else 0.0,
         "touches": _touches(log),
         # only when the scenario models visits (model/visits.py)
@@ -343,6 +350,7 @@ def _customers(world: World) -> _CustomersFrame:
             "preferred_channel": pop.preferred_channel[rows],
             "fatigue": total_fatigue(pop, rows),
             "fatigue_tolerance": pop.fatigue_tolerance[rows],
+            **({"enrolled": pop.enrolled[rows]} if enrolment_of(world.scenario) else {}),
         },
         segment_names=tuple(pop.segment_names),
         tier_names=tuple(pop.tier_names),

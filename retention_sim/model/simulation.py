@@ -1,10 +1,10 @@
 """One simulation run: the world, the mechanisms that advance it, and the order of the day.
 
 Every day, the mechanisms of :data:`DAY_ORDER` run one after the other inside one SimPy process,
-each vectorised over the whole population (arrivals, satisfaction drift, purchases, service
-demand, contacts, churn, stages, the day's records). Sparse, stateful behaviour runs as SimPy
-processes of its own (:data:`PROCESSES`): each service request, each customer's journey,
-competitor campaigns and the loyalty programme's tier reviews.
+each vectorised over the whole population (arrivals, satisfaction drift, loyalty enrolment and
+perks, purchases, service demand, contacts, churn, stages, the day's records). Sparse, stateful
+behaviour runs as SimPy processes of its own (:data:`PROCESSES`): each service request, each
+customer's journey, competitor campaigns and the loyalty programme's tier reviews.
 
 Each step of the day declares which day values (:class:`~retention_sim.model.world.DayState`)
 it reads and writes and which population columns it uses; ``tests/model/test_day_order.py``
@@ -27,8 +27,7 @@ import simpy
 
 from ..config.policy import Policy
 from ..config.scenario import Scenario
-from ..vocabulary import STAGES
-from . import arrivals, satisfaction, social
+from . import arrivals, enrolment, perks, satisfaction, social
 from .build import build_world
 from .churn import Churn
 from .competition import Competitor
@@ -36,6 +35,7 @@ from .contacts.engine import ContactEngine
 from .fatigue import Fatigue
 from .loyalty import tier_review_process
 from .purchases import Purchases
+from .records import record_day
 from .result import SimulationResult, build_result, record_start
 from .service_desk import ServiceDesk
 from .stages import Stages
@@ -183,10 +183,11 @@ DAY_ORDER: tuple[Step, ...] = (
         "arrivals",
         "arrivals and upkeep",
         _arrivals,
-        uses=_cols(
-            "acquired_day exposure first_purchase_day last_purchase_day "
-            "last_reward_day last_valued_touch_day n_purchases period_points points "
-            "pv_contribution spend_total stage tier touches_since_purchase upgraded_day"
+        uses=_cols(  # the first purchase earns points, extra points and maybe a gift
+            "acquired_day birthday_doy enrolled exposure first_purchase_day gift_day "
+            "last_purchase_day last_reward_day last_valued_touch_day n_purchases period_points "
+            "points pv_contribution satisfaction spend_total stage tier touches_since_purchase "
+            "upgraded_day window_spend"
         ),
     ),
     Step(
@@ -206,6 +207,18 @@ DAY_ORDER: tuple[Step, ...] = (
         "arrivals and upkeep",
         lambda m, d: m.competitor.step(d),
         writes=("competitor_pressure",),
+    ),
+    Step(
+        "enrolment",
+        "arrivals and upkeep",
+        lambda m, d: enrolment.step(m.world, d),
+        uses=_cols("enrolled"),
+    ),
+    Step(
+        "tenure perks",
+        "arrivals and upkeep",
+        lambda m, d: perks.step(m.world, d),
+        uses=_cols("acquired_day enrolled pv_contribution"),
     ),
     Step(
         "fatigue decay",
@@ -239,10 +252,10 @@ DAY_ORDER: tuple[Step, ...] = (
         reads=("purchase_boost", "purchase_hazard", "basket_multiplier"),
         writes=("buyers", "amounts"),
         uses=_cols(
-            "last_purchase_day last_reward_day n_purchases period_points points "
-            "purchase_rate pv_contribution reward_sensitivity satisfaction segment "
-            "spend_nu spend_total stage tier times_won_back touches_since_purchase "
-            "upgraded_day won_back_day"
+            "acquired_day birthday_doy enrolled gift_day last_purchase_day last_reward_day "
+            "n_purchases period_points points purchase_rate pv_contribution reward_sensitivity "
+            "satisfaction segment spend_nu spend_total stage tier times_won_back "
+            "touches_since_purchase upgraded_day window_spend won_back_day"
         ),
     ),
     Step(
@@ -270,12 +283,12 @@ DAY_ORDER: tuple[Step, ...] = (
         contacts=True,
         uses=_cols(
             "acquired_day birthday_doy churn_cause churn_clock churn_day consent "
-            "discount_sensitivity exposure fatigue fatigue_tolerance "
-            "first_purchase_day last_purchase_day last_reward_day "
+            "discount_sensitivity enrolled exposure fatigue fatigue_tolerance "
+            "first_purchase_day gift_day last_purchase_day last_reward_day "
             "last_valued_touch_day n_purchases onboarded period_points points "
             "preferred_channel pv_contribution satisfaction segment "
             "segment_cycle_days spend_nu spend_total stage tier times_won_back "
-            "touches_since_purchase unsubscribed upgraded_day won_back_day"
+            "touches_since_purchase unsubscribed upgraded_day window_spend won_back_day"
         ),
     ),
     Step(
@@ -292,8 +305,8 @@ DAY_ORDER: tuple[Step, ...] = (
         lambda m, d: _discard(m.churn.step(d)),
         reads=("competitor_pressure", "woken", "wakeup_multiplier", "fatigue_total"),
         uses=_cols(
-            "base_hazard churn_cause churn_clock churn_day demoted_day exposure "
-            "fatigue_tolerance last_valued_touch_day onboarded satisfaction stage "
+            "acquired_day base_hazard churn_cause churn_clock churn_day demoted_day enrolled "
+            "exposure fatigue_tolerance frailty last_valued_touch_day onboarded satisfaction stage "
             "tie_indices tie_indptr tier unresolved"
         ),
     ),
@@ -311,7 +324,7 @@ DAY_ORDER: tuple[Step, ...] = (
         "metrics",
         lambda m, d: record_day(m.world, d),
         reads=("competitor_pressure",),
-        uses=_cols("satisfaction stage tier unresolved"),
+        uses=_cols("acquired_day enrolled satisfaction stage tier unresolved"),
     ),
 )
 """The order of the day. Contact steps run only under a contact policy."""
@@ -324,28 +337,6 @@ PROCESSES: tuple[tuple[str, str], ...] = (
     ("service requests", "one per request: queue for an agent, be served or give up"),
     ("journeys", "one per customer in a journey: waits for each step, then queues its message"),
 )
-
-
-def record_day(world: World, day: int) -> None:
-    """The day's stock variables: customers by stage and tier, satisfaction, pressure, issues."""
-    pop = world.pop
-    log = world.log
-    known = pop.stage[pop.stage >= 0]
-    counts = np.bincount(known, minlength=len(STAGES))
-    for k, name in enumerate(STAGES):
-        log.set(f"customers_{name}", float(counts[k]))
-    present = world.present
-    n_present = int(np.count_nonzero(present))
-    log.set("customers", float(n_present))
-    log.set("customers_initial_base", float(np.count_nonzero(present[: pop.n_initial])))
-    # mean satisfaction of the customers in the base (0 when nobody is: results hold no NaN)
-    sat = float(np.sum(pop.satisfaction, where=present)) / n_present if n_present else 0.0
-    log.set("satisfaction_mean", sat)
-    log.set("competitor_pressure", world.today.competitor_pressure)
-    log.set("unresolved_issues", float(np.sum(pop.unresolved, where=present)))
-    if world.scenario.loyalty.enabled:
-        for k, tier_name in enumerate(pop.tier_names):
-            log.set(f"tier_{tier_name}", float(np.count_nonzero((pop.tier == k) & present)))
 
 
 class StepTimer:

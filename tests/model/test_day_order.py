@@ -37,8 +37,21 @@ class TracingPopulation:
         setattr(self._real, name, value)
 
 
-def _traced_run(policy_data, days=120, customers=1200):
-    sc = load_scenario(SCENARIOS / "default.yaml")
+#: The loyalty programme's optional mechanics, all switched on (docs/model.md §5.1).
+PROGRAMME_MECHANICS = {
+    "loyalty.enrolment": {"initial_share": 0.5, "complexity": 0.2},
+    "loyalty.spend_gift": {"spend_threshold": 1_000_000, "value": 50_000},
+    "loyalty.special_days": {
+        "birthday_month_multiplier": 2.0,
+        "sale_multiplier": 2.0,
+        "sale_events": ["Tet sale", "Black Friday"],
+    },
+    "loyalty.tenure_perk": {"after_days": 700, "points_multiplier": 1.5, "cost_per_year": 20_000},
+}
+
+
+def _traced_run(policy_data, days=120, customers=1200, overrides=None):
+    sc = load_scenario(SCENARIOS / "default.yaml").with_overrides(overrides or {})
     pol = policy_from_dict(policy_data, scenario=sc) if policy_data is not None else None
     reserve = reserve_size(sc, pol, customers=customers, days=days) if pol is not None else 0
     world = build_world(sc, seed=3, customers=customers, days=days, reserve=reserve)
@@ -57,6 +70,11 @@ def policy_run():
 @pytest.fixture(scope="module")
 def no_policy_run():
     return _traced_run(None)
+
+
+@pytest.fixture(scope="module")
+def programme_run():
+    return _traced_run(KITCHEN_SINK, overrides=PROGRAMME_MECHANICS)
 
 
 @pytest.mark.parametrize("with_policy", [True, False])
@@ -85,7 +103,7 @@ def test_declared_fields_exist_and_have_one_writer():
             assert step.contacts, step.name
 
 
-@pytest.mark.parametrize("which", ["policy_run", "no_policy_run"])
+@pytest.mark.parametrize("which", ["policy_run", "no_policy_run", "programme_run"])
 def test_a_run_reads_and_writes_only_what_each_step_declares(which, request):
     trace, _uses = request.getfixturevalue(which)
     declared = {s.name: s for s in DAY_ORDER}
@@ -97,14 +115,16 @@ def test_a_run_reads_and_writes_only_what_each_step_declares(which, request):
     seen = {(s, k, f) for s, k, f in trace}
     # every declared write happens (a declaration that is never true would mislead)
     for s in DAY_ORDER:
-        if which == "policy_run" or not s.contacts:
+        if which != "no_policy_run" or not s.contacts:
             for f in s.writes:
                 assert (s.name, "write", f) in seen, f"{s.name} never writes {f}"
 
 
-def test_each_step_uses_only_the_population_columns_it_declares(policy_run, no_policy_run):
+def test_each_step_uses_only_the_population_columns_it_declares(
+    policy_run, no_policy_run, programme_run
+):
     declared = {s.name: set(s.uses) for s in DAY_ORDER}
-    for _trace, uses in (policy_run, no_policy_run):
+    for _trace, uses in (policy_run, no_policy_run, programme_run):
         for step, cols in uses.items():
             if step is None:  # SimPy processes between the day's steps (requests, reviews)
                 continue

@@ -54,7 +54,7 @@ def audience_mask(
         m &= np.isin(pop.segment[rows], codes)
     if a.tiers is not None:
         codes = [pop.tier_names.index(t) for t in a.tiers]
-        m &= np.isin(pop.tier[rows], codes)
+        m &= np.isin(pop.tier[rows], codes) & pop.enrolled[rows]  # non-members hold no tier
     if a.rfm is not None:
         codes = [SEGMENT_CODES[s] for s in a.rfm if s != "vip"]
         mm = np.isin(rfm.segment[rows], codes)

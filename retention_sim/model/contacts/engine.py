@@ -10,7 +10,8 @@ Each simulated day (:meth:`ContactEngine.contact_step`) reads as its order:
 3. deliver: cost, fatigue (:class:`~retention_sim.model.fatigue.Fatigue`), cap counters;
 4. draw responses (:mod:`.responses`) and apply their effects: unsubscribes, complaints, the
    valued touch that resets the indifference clock, offers, click reminders and wake-ups
-   (:mod:`.offers`), a churned customer's return, proactive calls on the service desk;
+   (:mod:`.offers`), a churned customer's return, proactive calls on the service desk, a
+   non-member's enrolment in the loyalty programme (:mod:`~retention_sim.model.enrolment`);
 5. record (:mod:`.ledger`);
 
 then the programmes' day (:mod:`.programmes`). Before the day's purchases the engine rolls the
@@ -27,6 +28,7 @@ import pandas as pd
 
 from ...config.policy import Audience, Campaign, Offer, Policy
 from ...vocabulary import CHANNEL_INDEX, CHANNELS, Stage
+from .. import enrolment
 from ..fatigue import Fatigue, total_fatigue
 from ..purchases import Purchases
 from ..random_streams import counter_uniform
@@ -252,6 +254,7 @@ class ContactEngine:
         if self.guardrails.frequency is not None:  # opens feed the frequency classes
             self.guardrails.frequency.opened.add(day, rows[responses.opened])
         self.respond(day, c, rows, ch, content, offer, responses)
+        enrolment.on_delivery(self.world, day, rows, ch, nth, content)  # non-members may join
         if c.response is not None and self.fitted is not None:
             self.fitted.deliver(day, rows, c.response)
         self.ledger.deliveries(day, c_idx, rows, ch, cost, responses)

@@ -7,8 +7,8 @@
 - A **lapsed customer contacted** is woken for ``dormant_wakeup_days``: their competitor hazard
   is multiplied by ``dormant_wakeup_multiplier`` (contacting a dormant customer can wake up
   churn).
-- **Bonus points** and **gifts** are booked at once (gifts as reward cost, with the reward's
-  satisfaction gain).
+- **Bonus points** (to members of the loyalty programme only) and **gifts** are booked at once
+  (gifts as reward cost, with the reward's satisfaction gain).
 """
 
 from __future__ import annotations
@@ -99,8 +99,9 @@ class Offers:
             self.offer_discount[r] = offer.discount
             self.offer_until[r] = day + offer.valid_days
         if offer.bonus_points > 0 and w.scenario.loyalty.enabled:
-            pop.points[rows] += offer.bonus_points
-            w.log.add("points_issued", offer.bonus_points * rows.size)
+            members = rows if w.scenario.loyalty.enrolment is None else rows[pop.enrolled[rows]]
+            pop.points[members] += offer.bonus_points
+            w.log.add("points_issued", offer.bonus_points * members.size)
         if offer.gift_value > 0:
             cost = offer.gift_value * rows.size
             w.log.add("reward_cost", cost)

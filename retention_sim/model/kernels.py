@@ -1,0 +1,101 @@
+"""Compiled daily kernels: numba's ``njit`` as the mechanisms use it, and the switch to their
+NumPy references.
+
+Each mechanism that has a compiled kernel keeps a readable NumPy reference of the same step
+beside it, in its own module; a test checks the two agree on random states. The kernels are
+compiled with ``cache=True`` (the machine code is kept in ``__pycache__`` beside the module, so
+only the first process after an install compiles) and without ``fastmath`` (IEEE arithmetic in
+the written order).
+
+The references run by default: ``RETENTION_SIM_KERNELS=numba`` in the environment switches
+the kernels on (read when a run is assembled; worker processes inherit it), with numba
+installed (``pip install retention-sim[fast]``). Only churn has a kernel yet, and on its own it
+does not pay for numba's import and cache load in each process (docs/performance.md,
+"Compiled kernels"); the default turns to ``numba`` once the fused kernels do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = ["njit", "compiled", "cache_stats", "HAVE_NUMBA", "ENV", "DEFAULT"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The environment variable that picks the implementation: ``numpy`` (default) or ``numba``.
+ENV = "RETENTION_SIM_KERNELS"
+#: The implementation used when the environment does not say.
+DEFAULT = "numpy"
+
+try:  # numba is imported on a kernel's first call, not here: a process that never runs one
+    # (a command refusing its input, a report's kernel) does not pay its half-second import
+    import importlib.util
+
+    HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+except ValueError:  # pragma: no cover
+    HAVE_NUMBA = False
+
+_KERNELS: list[_Kernel] = []  # every kernel, for cache_stats
+
+
+class _Kernel:
+    """A kernel compiled on its first call (numba imported then), cached on disk."""
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.py_func = function
+        self.dispatcher: Any = None
+        self.__name__ = function.__name__
+        self.__doc__ = function.__doc__
+
+    def __call__(self, *args: Any) -> Any:
+        if self.dispatcher is None:
+            import numba
+
+            self.dispatcher = numba.njit(cache=True, nogil=True, error_model="numpy")(self.py_func)
+        return self.dispatcher(*args)
+
+
+def njit(function: F) -> F:
+    """Compile ``function`` in nopython mode, cached on disk, no fastmath, NumPy's float errors
+    (x / 0 gives inf or NaN, as in the references), on its first call (as is without numba)."""
+    if not HAVE_NUMBA:  # pragma: no cover
+        return function
+    kernel = _Kernel(function)
+    _KERNELS.append(kernel)
+    return kernel  # type: ignore[return-value]
+
+
+def cache_stats() -> dict[str, dict[str, int]]:
+    """Per kernel called in this process: signatures loaded from the disk cache and compiled.
+
+    Returns
+    -------
+    dict
+        ``{"module.function": {"loaded": n, "compiled": m}}`` for every kernel called.
+    """
+    out = {}
+    for k in _KERNELS:
+        d = k.dispatcher
+        if d is not None and d.signatures:
+            name = f"{k.py_func.__module__}.{k.py_func.__name__}"
+            out[name] = {
+                "loaded": int(sum(d.stats.cache_hits.values())),
+                "compiled": int(sum(d.stats.cache_misses.values())),
+            }
+    return out
+
+
+def compiled() -> bool:
+    """Whether runs assembled now use the compiled kernels (numba present and switched on).
+
+    Raises
+    ------
+    ValueError
+        When the environment variable holds something other than ``numba`` or ``numpy``.
+    """
+    value = os.environ.get(ENV, DEFAULT).strip().lower() or DEFAULT
+    if value not in ("numba", "numpy"):
+        raise ValueError(f"{ENV} must be 'numba' or 'numpy', not {value!r}")
+    return HAVE_NUMBA and value == "numba"
