@@ -96,3 +96,29 @@ def test_a_sweep_varies_the_agents(busy):
     wide = sweep_wide(frame).set_index("policy:staffing.agents")
     waits = wide["service_mean_wait_hours_mean"]
     assert waits.loc[3] < 0.5 * waits.loc[1]
+
+
+@pytest.mark.slow
+def test_optimise_picks_the_agents_under_a_wait_guardrail(busy):
+    """One agent queues for hours; every further agent costs its day rate. Under a guardrail on
+    the mean wait the optimum is the fewest agents that hold it: one breaks it, so two."""
+    from retention_sim.study.optimise import optimise
+
+    opt = optimise(
+        busy,
+        load_policy("bau_default", scenario=busy),
+        ["policy:staffing.agents=1..5"],
+        objective="profit",
+        guardrails={"service_mean_wait_hours": 1.0},
+        replications=2,
+        grid=5,
+        days=60,
+        backend="processes",
+        workers=2,
+        progress=False,
+    )
+    points = {int(p["policy:staffing.agents"]): p for p in opt.record["evaluated"]}
+    assert sorted(points) == [1, 2, 3, 4, 5]
+    assert not points[1]["feasible"] and all(points[a]["feasible"] for a in (2, 3, 4, 5))
+    assert points[1]["mean"] > points[2]["mean"]  # one agent would be cheapest: the guardrail binds
+    assert "policy:staffing.agents=2 ->" in opt.text
