@@ -466,7 +466,14 @@ def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def subsample_weights(weights: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
     """Counts for a random subset of ``size`` of the ``weights.sum()`` customers behind the
-    rows (drawn without replacement, the same for the same ``seed``)."""
-    counts = np.asarray(weights, dtype=np.int64)
+    rows (drawn without replacement, the same for the same ``seed``). Weights that are not
+    whole numbers keep each row with probability ``size / weights.sum()`` instead, at its
+    weight."""
+    w = np.asarray(weights, dtype=float)
     rng = np.random.default_rng(seed)
-    return rng.multivariate_hypergeometric(counts, min(size, int(counts.sum()))).astype(float)
+    counts = np.rint(w)
+    if not np.array_equal(counts, w) or np.any(w < 0):
+        share = min(1.0, size / float(w.sum())) if w.sum() > 0 else 1.0
+        return np.where(rng.random(w.size) < share, w, 0.0)
+    total = int(counts.sum())
+    return rng.multivariate_hypergeometric(counts.astype(np.int64), min(size, total)).astype(float)

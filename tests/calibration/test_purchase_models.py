@@ -237,6 +237,28 @@ def test_bg_expected_alive_is_finite_and_right_where_the_closed_form_fails(R, A,
     assert got == pytest.approx(_quad_bg_alive(R, A, a, b, t), rel=1e-8)
 
 
+def test_bg_expected_alive_keeps_the_closed_form_where_it_is_well_conditioned(monkeypatch):
+    """Ordinary parameters never reach the quadrature: a < 1 (the product in the bracket is
+    then above 1) and, for x = 0 with small a and b, a + b < 1 (it may be negative); there the
+    closed form agrees with adaptive quadrature to 1e-12."""
+    rows: list[int] = []
+    real = PM._bg_expected_alive_quadrature
+
+    def counted(*args):
+        rows.append(np.size(args[0]))
+        return real(*args)
+
+    monkeypatch.setattr(PM, "_bg_expected_alive_quadrature", counted)
+    rng = np.random.default_rng(11)
+    x = rng.integers(0, 20, 400).astype(float)
+    for r, alpha, a, b in [(0.2426, 4.414, 0.793, 2.426), (0.3, 6.0, 0.25, 0.6)]:
+        R, A, bx = r + x, alpha + rng.uniform(1, 39, x.size), b + x
+        got = PM.bgnbd_expected_alive(R, A, a, bx, 52.0)
+        for i in range(0, x.size, 50):
+            assert got[i] == pytest.approx(_quad_bg_alive(R[i], A[i], a, bx[i], 52.0), rel=1e-12)
+    assert rows == []
+
+
 def test_bg_expected_alive_series_for_short_windows():
     rng = np.random.default_rng(3)
     R, A = 0.3 + rng.integers(0, 30, 50), rng.uniform(50, 400, 50)
