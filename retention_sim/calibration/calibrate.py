@@ -50,6 +50,7 @@ __all__ = ["Calibration", "calibrate"]
 
 _MODEL_LABEL = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "gamma_gamma": "gamma-gamma"}
 _MIN_CUSTOMERS = 10
+_FITTERS = {"bgnbd": fit_bgnbd, "pareto_nbd": fit_pareto_nbd}
 
 
 def _money_note(scenario: Any) -> str:
@@ -208,7 +209,9 @@ def _fit_or_none(fn: Any, *args: Any, notes: list[str], label: str) -> FitResult
     except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
         notes.append(f"{label} could not be fitted: {exc}")
         return None
-    if not fit.converged:
+    if fit.at_bound:
+        notes.append(f"{label}: {fit.bound_note()}")
+    elif not fit.converged:
         notes.append(f"{label}: the optimiser did not converge cleanly; standard errors may be NaN")
     return fit
 
@@ -277,26 +280,25 @@ def _log_notes(log: TransactionLog) -> list[str]:
 def _fit_purchases(
     x: np.ndarray, t_x: np.ndarray, T: np.ndarray, *, model: str, notes: list[str], source: str
 ) -> tuple[dict[str, FitResult], str]:
-    """Both purchase models, and the one selected (the higher likelihood, unless forced)."""
+    """Both purchase models and the higher likelihood ("auto"), or only the one forced."""
     fits: dict[str, FitResult] = {}
-    for key, fn in (("bgnbd", fit_bgnbd), ("pareto_nbd", fit_pareto_nbd)):
-        f = _fit_or_none(fn, x, t_x, T, notes=notes, label=_MODEL_LABEL[key])
+    for key in _FITTERS if model == "auto" else [model]:
+        f = _fit_or_none(_FITTERS[key], x, t_x, T, notes=notes, label=_MODEL_LABEL[key])
         if f is not None:
             fits[key] = f
     if not fits:
-        raise InputError("neither purchase model could be fitted to this log", source=source)
-    if model == "auto":
-        return fits, max(fits, key=lambda k: fits[k].loglik)
-    if model in fits:
-        return fits, model
-    raise InputError(f"the {_MODEL_LABEL[model]} model could not be fitted to this log")
+        what = "neither purchase model" if model == "auto" else f"the {_MODEL_LABEL[model]} model"
+        raise InputError(f"{what} could not be fitted to this log", source=source)
+    if model != "auto":
+        notes.append(f"only the {_MODEL_LABEL[model]} purchase model fitted (--model {model})")
+    return fits, max(fits, key=lambda k: fits[k].loglik) if model == "auto" else model
 
 
 def _fit_spend(
     x: np.ndarray, zbar: np.ndarray, *, notes: list[str], until: str, source: str
 ) -> tuple[FitResult, dict[str, float]]:
     """Gamma-gamma on the mean of the repeat purchases (customers with x ≥ 1, z̄ > 0), and the
-    scenario's spend parameters (q kept above 1 so that the mean spend is finite)."""
+    scenario's spend parameters (q above 1 for a finite mean spend, p at most 1e6)."""
     usable = (x >= 1) & (zbar > 0)
     if (x >= 1).sum() > usable.sum():
         notes.append(
@@ -311,13 +313,14 @@ def _fit_spend(
         )
     gg = fit_gamma_gamma(x[usable], zbar[usable])
     gp, gq, gg_gamma = gg.params["p"], gg.params["q"], gg.params["gamma"]
-    q_scn = gq
+    q_scn, p_scn = max(gq, 1.02), min(gp, 1e6)  # a scenario takes q > 1 and p <= 1e6
     if gq <= 1.02:
-        q_scn = 1.02
         notes.append(
             f"gamma-gamma q = {gq:.3g} <= 1 gives an infinite mean spend; the scenario uses q 1.02"
         )
-    return gg, {"p": gp, "q": q_scn, "mean_per_purchase": gp * gg_gamma / (q_scn - 1.0)}
+    if gp > p_scn:
+        notes.append(f"gamma-gamma p = {gp:.3g}: spend hardly varies; the scenario uses p 1e6")
+    return gg, {"p": p_scn, "q": q_scn, "mean_per_purchase": gp * gg_gamma / (q_scn - 1.0)}
 
 
 def _fit_log(
