@@ -19,27 +19,37 @@ __all__ = ["register"]
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from ..reporting.report import render_report
+    from .study_folders import keep_study
 
     guardrails = guardrails_from_args(args)  # refuse unknown metrics before a kernel starts
-    html = render_report(
-        args.scenario,
-        args.policies,
-        out=args.out,
-        baseline=args.baseline,
-        replications=args.replications,
-        customers=args.customers,
-        days=args.days,
-        seed=args.seed,
-        objective=args.objective,
-        guardrails=guardrails,
-        min_effect=args.min_effect,
-        title=args.title,
-        workers=args.workers,
-        pilots=args.pilots,
-        robustness_draws=args.robustness_draws,
-        progress=not args.no_progress,
-    )
-    print(f"wrote {html} and {Path(args.out) / 'report.ipynb'}")
+
+    def write(folder: Path) -> list[Path]:
+        html = render_report(
+            args.scenario,
+            args.policies,
+            out=folder,
+            store=Path(args.out) / "store",
+            baseline=args.baseline,
+            replications=args.replications,
+            customers=args.customers,
+            days=args.days,
+            seed=args.seed,
+            objective=args.objective,
+            guardrails=guardrails,
+            min_effect=args.min_effect,
+            title=args.title,
+            workers=args.workers,
+            pilots=args.pilots,
+            robustness_draws=args.robustness_draws,
+            progress=not args.no_progress,
+        )
+        return [html, folder / "report.ipynb"]
+
+    # each report in OUT/studies/report-<id>/, the latest also at the top of OUT; the runs of
+    # every report in one store, OUT/store
+    (html, notebook), line = keep_study(args, write)
+    print(f"wrote {html} and {notebook}")
+    print(line)
     return 0
 
 

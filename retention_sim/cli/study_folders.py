@@ -64,7 +64,7 @@ def study_identity(args: argparse.Namespace) -> dict[str, Any]:
             continue
         if key == "scenario" and isinstance(value, str):
             value = {"file": value, "content": _file_digest(value, "scenario")}
-        elif key == "policy" and value is not None:
+        elif key in ("policy", "policies") and value is not None:
             items = value if isinstance(value, list) else [value]
             value = [{"file": v, "content": _file_digest(v, "policy")} for v in items]
         ident[key] = value

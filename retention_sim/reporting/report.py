@@ -380,10 +380,12 @@ def render_report(
     template: str | Path = TEMPLATE,
     kernel: str = "python3",
     progress: bool = True,
+    store: str | Path | None = None,
 ) -> Path:
     """Execute the report template with papermill and render it to HTML without code cells.
 
-    Writes ``OUT/report.ipynb`` (the executed notebook) and ``OUT/report.html``.
+    Writes ``OUT/report.ipynb`` (the executed notebook) and ``OUT/report.html``; the runs go
+    to the result store ``store`` (default ``OUT/store``), where a rerun finds them.
 
     Returns
     -------
@@ -423,7 +425,7 @@ def render_report(
     out.mkdir(parents=True, exist_ok=True)
     notebook = out / "report.ipynb"
     # the comparison runs here, with a progress bar, into the result store the notebook reads
-    store = out / "store"
+    store = out / "store" if store is None else Path(store)
     compare(
         sc,
         pols,

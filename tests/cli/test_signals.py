@@ -66,13 +66,23 @@ def _signal_masks(pid: int) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
-def test_no_worker_outlives_a_stopped_study(tmp_path, sig):
+@pytest.mark.parametrize(
+    ("backend", "sig"),
+    [
+        ("processes", signal.SIGKILL),
+        ("processes", signal.SIGTERM),
+        ("processes", signal.SIGINT),
+        ("dask", signal.SIGKILL),  # a LocalCluster's nannies and workers watch their parent too
+    ],
+)
+def test_no_worker_outlives_a_stopped_study(tmp_path, backend, sig):
+    if backend == "dask":
+        pytest.importorskip("distributed")
     out = tmp_path / "st"
     cmd = [
         sys.executable, "-m", "retention_sim", "compare", str(SCENARIOS / "default.yaml"),
         "-p", "none", "-p", "bau_default", "-r", "40", "--customers", "1500", "--days", "200",
-        "--backend", "processes", "--workers", "2", "--no-progress", "--out", str(out),
+        "--backend", backend, "--workers", "2", "--no-progress", "--out", str(out),
     ]  # fmt: skip
     proc = subprocess.Popen(
         cmd,

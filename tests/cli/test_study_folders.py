@@ -82,3 +82,34 @@ def test_files_of_an_older_version_are_kept_before_they_are_replaced(tmp_path):
     earlier = [f for f in (out / "studies").iterdir() if f.name.startswith("earlier-")]
     assert len(earlier) == 1
     assert _policies(earlier[0] / "comparison.json") == {"old"}
+
+
+def test_two_reports_on_one_out_each_keep_their_report_and_share_one_store(
+    tmp_path, monkeypatch, capsys
+):
+    """The report's folders, with the rendering replaced by a stand-in that writes what it was
+    asked for (the report itself is tested in tests/reporting): where each lands, and that
+    every report's runs go to OUT/store."""
+    import retention_sim.reporting.report as report
+
+    seen = []
+
+    def fake_render(scenario, policies, *, out, store, **kw):
+        seen.append(store)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.ipynb").write_text(json.dumps({"policies": policies}))
+        html = out / "report.html"
+        html.write_text(" ".join(policies))
+        return html
+
+    monkeypatch.setattr(report, "render_report", fake_render)
+    out = tmp_path / "rep"
+    for pol in ("bau_default", "playbook_software"):
+        argv = ["report", SC, "-p", "none", "-p", pol, "-r", "2", "--out", str(out)]
+        assert main([*argv, "--no-progress"]) == 0
+    assert (out / "report.html").read_text() == "none playbook_software"
+    kept = sorted(f / "report.html" for f in (out / "studies").iterdir())
+    assert sorted(p.read_text() for p in kept) == ["none bau_default", "none playbook_software"]
+    assert all(f.parent.name.startswith("report-") for f in kept)
+    assert seen == [out / "store", out / "store"]
+    assert "the study it replaced at the top is kept in" in capsys.readouterr().out
