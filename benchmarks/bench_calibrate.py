@@ -47,18 +47,11 @@ import pandas as pd
 from retention_sim import __version__, scenario_from_dict, simulate
 from retention_sim.calibration.calibrate import calibrate
 from retention_sim.errors import InputError
+from retention_sim.vocabulary import CAUSES
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 60.0
-CHURN_CAUSES = (
-    "death",
-    "relocation",
-    "friends",
-    "lifestyle",
-    "competitor",
-    "dissatisfaction",
-    "indifference",
-)
+CHURN_CAUSES = tuple(c for c in CAUSES if c != "annoyance")  # the causes with a base rate
 START = pd.Timestamp("2022-01-01")
 
 

@@ -16,6 +16,7 @@ does not pay for numba's import and cache load in each process (docs/performance
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -29,13 +30,9 @@ ENV = "RETENTION_SIM_KERNELS"
 #: The implementation used when the environment does not say.
 DEFAULT = "numpy"
 
-try:  # numba is imported on a kernel's first call, not here: a process that never runs one
-    # (a command refusing its input, a report's kernel) does not pay its half-second import
-    import importlib.util
-
-    HAVE_NUMBA = importlib.util.find_spec("numba") is not None
-except ValueError:  # pragma: no cover
-    HAVE_NUMBA = False
+# numba is imported on a kernel's first call, not here: a process that never runs one (a
+# command refusing its input, a report's kernel) does not pay its half-second import
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 _KERNELS: list[_Kernel] = []  # every kernel, for cache_stats
 

@@ -95,18 +95,6 @@ def _summaries(
     ]
 
 
-def _runs(
-    scenario: Scenario,
-    policy: Policy | None,
-    scale: float,
-    seeds: list[int],
-    customers: int,
-    days: int,
-) -> list[dict[str, Any]]:
-    sc = scenario.with_overrides({"churn.hazard_scale": scale})
-    return _summaries(sc, policy, seeds, customers, days)
-
-
 def _retained(runs: list[dict[str, Any]]) -> float:
     return float(np.mean([r["initial_base_retained"] for r in runs]))
 
@@ -167,7 +155,8 @@ def retention_profit_effect(
 
     def runs(scale: float, days: int) -> list[dict[str, Any]]:
         if (scale, days) not in done:
-            done[scale, days] = _runs(scenario, policy, scale, seeds, customers, days)
+            sc = scenario.with_overrides({"churn.hazard_scale": scale})
+            done[scale, days] = _summaries(sc, policy, seeds, customers, days)
         return done[scale, days]
 
     base = runs(1.0, 365)
@@ -185,20 +174,15 @@ def retention_profit_effect(
             f"{_LOWEST_SCALE:g} × every hazard it reaches only {g_lo + target:.1%}"
         )
     hi, g_hi = 1.0, _retained(base) - target
-    mid, g_mid, side = 1.0, g_hi, 0
-    for _ in range(40):
-        mid = (lo * g_hi - hi * g_lo) / (g_hi - g_lo)
-        g_mid = gap(mid)
-        if abs(g_mid) <= tolerance:
-            break
-        if g_mid > 0:  # retention still above the target: the scale can rise
-            lo, g_lo = mid, g_mid
-            g_hi = g_hi / 2 if side == -1 else g_hi
-            side = -1
-        else:
-            hi, g_hi = mid, g_mid
-            g_lo = g_lo / 2 if side == 1 else g_lo
-            side = 1
+    # at lo retention is still above the target: the scale can rise
+    mid, g_mid = _illinois(
+        gap,
+        ((lo, g_lo), (hi, g_hi)),
+        point=lambda lo, g_lo, hi, g_hi: (lo * g_hi - hi * g_lo) / (g_hi - g_lo),
+        lo_above=True,
+        tolerance=tolerance,
+        steps=40,
+    )
     lifted = g_mid + target
     change, se = _profit_changes({d: (runs(1.0, d), runs(mid, d)) for d in horizons})
     return RetentionEffect(
@@ -283,28 +267,33 @@ def _next_value(lo: float, g_lo: float, hi: float, g_hi: float, integer: bool) -
     return int(min(max(round(x), a + 1), b - 1))
 
 
-def _narrow(
+def _illinois(
     gap: Callable[[float], float],
     bracket: tuple[tuple[float, float], tuple[float, float]],
     *,
-    integer: bool,
+    point: Callable[[float, float, float, float], float | None],
+    lo_above: bool,
     tolerance: float,
-    refinements: int,
-) -> None:
-    """Run values inside ``((lo, gap), (hi, gap))``, short of and past the target, by the
-    Illinois variant of regula falsi, until one is within ``tolerance`` of it."""
+    steps: int,
+) -> tuple[float, float]:
+    """The Illinois variant of regula falsi inside ``((lo, gap), (hi, gap))``, whose gaps have
+    opposite signs (``lo``'s above zero when ``lo_above``), until a point is within
+    ``tolerance`` of the target, ``point`` has none left to offer, or ``steps`` points ran.
+
+    The end on the point's side moves; when the same end moved last time, the other end's gap
+    is halved, so that the next point falls nearer the root. Returns the last point and its
+    gap (the bracket's ``hi`` end when no point ran).
+    """
     (lo, g_lo), (hi, g_hi) = bracket
-    side = 0
-    for _ in range(refinements):
-        x = _next_value(lo, g_lo, hi, g_hi, integer)
-        if x is None:
-            return
-        g_x = gap(x)
+    x, g_x, side = hi, g_hi, 0
+    for _ in range(steps):
+        nxt = point(lo, g_lo, hi, g_hi)
+        if nxt is None:
+            break
+        x, g_x = nxt, gap(nxt)
         if abs(g_x) <= tolerance:
-            return
-        # the end on the point's side moves; when the same end moved last time, the other
-        # end's gap is halved (Illinois), so that the next point falls nearer the root
-        if g_x < 0:
+            break
+        if (g_x > 0) if lo_above else (g_x < 0):
             lo, g_lo = x, g_x
             g_hi = g_hi / 2 if side == -1 else g_hi
             side = -1
@@ -312,6 +301,7 @@ def _narrow(
             hi, g_hi = x, g_x
             g_lo = g_lo / 2 if side == 1 else g_lo
             side = 1
+    return x, g_x
 
 
 def lever_profit_effect(
@@ -400,8 +390,14 @@ def lever_profit_effect(
         g = gap(x)
         if g >= -tolerance:  # the first value that reaches the lift closes the bracket
             if prev is not None and g > tolerance:
-                bracket = (prev, (x, g))
-                _narrow(gap, bracket, integer=integer, tolerance=tolerance, refinements=refinements)
+                _illinois(
+                    gap,
+                    (prev, (x, g)),
+                    point=lambda lo, g_lo, hi, g_hi: _next_value(lo, g_lo, hi, g_hi, integer),
+                    lo_above=False,
+                    tolerance=tolerance,
+                    steps=refinements,
+                )
             break
         prev = (x, g)
     reaching = [t for t in tried if t[1] - target >= -tolerance]
