@@ -1,4 +1,9 @@
-"""Purchases and spend: the daily purchase draw and gamma–gamma transaction values."""
+"""Purchases and spend: the daily purchase draw and gamma–gamma transaction values.
+
+The day's draw has a compiled path (:meth:`Purchases.buyers_compiled`: one pass over the rows
+finds the few that may buy, NumPy finishes their probabilities) beside its NumPy reference
+(:meth:`Purchases.buyers_reference`); both give the same buyers. :mod:`.kernels` picks one.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from scipy import special
 
 from ..vocabulary import STAGES, Stage
 from .calendar import calendar_multipliers
+from .gifts import window_start
+from .kernels import compiled, njit
 from .loyalty import earn_points, reward_multiplier
 from .random_streams import counter_uniform
 from .world import World
@@ -44,6 +51,9 @@ class Purchases:
         self.stage_multiplier = np.array([*mult, 0.0])
         self.calendar = calendar_multipliers(sc, world.horizon)
         self.spend_shape = np.array([s.spend.p for s in sc.population.segments.values()])
+        #: Whether :meth:`step` uses the compiled kernel (see :mod:`.kernels`).
+        self.compiled = compiled()
+        self._scratch: tuple[np.ndarray, np.ndarray] | None = None
         #: Set to a :class:`PurchaseTracker` to record what the draws implied.
         self.tracker: PurchaseTracker | None = None
         #: When set, ``[with, without]``: today's purchase hazards summed over the customers
@@ -78,14 +88,39 @@ class Purchases:
         """
         world = self.world
         pop = world.pop
-        sc = world.scenario
         u = world.daily_uniforms("purchase")
         present = world.present
-        boost = world.today.purchase_boost
-        extra, basket = world.today.purchase_hazard, world.today.basket_multiplier
+        today = world.today  # every day value this step reads, read before anything else
+        _ = today.purchase_boost, today.purchase_hazard
+        basket = today.basket_multiplier
         if not present.any():
             world.today.buyers, world.today.amounts = np.zeros(0, dtype=np.int64), np.zeros(0)
             return
+        if self.compiled and self.meter is None and self.tracker is None:
+            buyers = self.buyers_compiled(day, u)
+        else:
+            buyers = self.buyers_reference(day, u)
+        amounts = np.zeros(0)
+        if buyers.size:
+            shape = self.spend_shape[pop.segment[buyers]]
+            # spend luck is counter-based (customer, day): the same basket under any policy,
+            # drawn for the buyers only
+            u_spend = counter_uniform(world.seed, "spend", buyers, day)
+            amounts = special.gammaincinv(shape, u_spend) / pop.spend_nu[buyers]
+            if basket is not None:
+                amounts = amounts * basket[buyers]
+            book_purchases(world, buyers, amounts, day)
+        world.today.buyers, world.today.amounts = buyers, amounts
+
+    def buyers_reference(self, day: int, u: np.ndarray) -> np.ndarray:
+        """Today's buyers (ascending rows) in NumPy, given the day's uniforms ``u`` (the
+        reference of :meth:`buyers_compiled`); fills the meter and the tracker when set."""
+        world = self.world
+        pop = world.pop
+        sc = world.scenario
+        present = world.present
+        boost = world.today.purchase_boost
+        extra, basket = world.today.purchase_hazard, world.today.basket_multiplier
         # every factor over all rows at once (cheaper than gathering the present rows)
         m = self.stage_multiplier[pop.stage] * reward_multiplier(world, None, day)
         m *= float(self.calendar[day])
@@ -103,30 +138,114 @@ class Purchases:
             self.meter[0] += float(np.sum(m, where=present))
         p = -np.expm1(-m)
         can = present & (pop.last_purchase_day != day)  # arrivals bought already today
-        buy = (u < p) & can
-        buyers = np.flatnonzero(buy)
-        amounts = np.zeros(0)
-        if buyers.size:
-            shape = self.spend_shape[pop.segment[buyers]]
-            # spend luck is counter-based (customer, day): the same basket under any policy,
-            # drawn for the buyers only
-            u_spend = counter_uniform(world.seed, "spend", buyers, day)
-            amounts = special.gammaincinv(shape, u_spend) / pop.spend_nu[buyers]
-            if basket is not None:
-                amounts = amounts * basket[buyers]
-            book_purchases(world, buyers, amounts, day)
+        buyers = np.flatnonzero((u < p) & can)
         if self.tracker is not None and self.tracker.first_day <= day <= self.tracker.last_day:
             self._track(p * can, basket)
-        world.today.buyers, world.today.amounts = buyers, amounts
+        return buyers
 
-    def _track(self, p: np.ndarray, basket: np.ndarray | None) -> None:
-        assert self.tracker is not None
-        pop = self.world.pop
-        mean = self.spend_shape[pop.segment] / pop.spend_nu
-        if basket is not None:
-            mean = mean * basket
-        self.tracker.no_purchase_log += np.log1p(-np.minimum(p, 1.0 - 1e-16))
-        self.tracker.expected_spend += p * mean
+    def buyers_compiled(self, day: int, u: np.ndarray) -> np.ndarray:
+        """Today's buyers by the compiled kernel: exactly what :meth:`buyers_reference` returns.
+
+        The kernel bounds each row's hazard from above without its two transcendental
+        functions (the satisfaction factor at its largest, and ``1 − e^(−m) ≤ m``) and keeps
+        the rows whose uniform falls below the bound, a few in a hundred, with the product of
+        the factors before the satisfaction factor. Their probabilities are then finished in
+        NumPy, operation for operation as the reference, so the buyers are the reference's to
+        the last bit (NumPy's SIMD ``exp`` is not the C library's).
+        """
+        world = self.world
+        pop = world.pop
+        sc = world.scenario
+        loy = sc.loyalty
+        sat = sc.satisfaction
+        gift = loy.spend_gift if loy.enabled else None
+        today = world.today
+        boost, extra = today.purchase_boost, today.purchase_hazard
+        if self._scratch is None or self._scratch[0].size != pop.capacity:
+            # untouched pages of np.empty take no memory: only the day's candidates are written
+            self._scratch = (np.empty(pop.capacity, dtype=np.int64), np.empty(pop.capacity))
+        rows, partial = self._scratch
+        sens = float(sat.purchase_sensitivity)
+        top = max(np.exp(sens * (0.0 - sat.reference)), np.exp(sens * (1.0 - sat.reference)))
+        n = _candidates_kernel(
+            day, u, world.present, pop.stage, self.stage_multiplier, pop.last_purchase_day,
+            pop.purchase_rate, float(self.calendar[day]), pop.satisfaction,
+            float(top) * (1.0 + 1e-9) if sens else 1.0 + 1e-9,
+            bool(loy.enabled), pop.reward_sensitivity, pop.points,
+            1.0 / loy.redemption_points if loy.enabled else 0.0, float(loy.goal_gradient),
+            pop.last_reward_day, int(loy.post_reward_days), np.float32(loy.post_reward_dip),
+            gift is not None, pop.window_spend, 1.0 / gift.spend_threshold if gift else 0.0,
+            pop.gift_day, window_start(world, day) if gift else 0,
+            _EMPTY if boost is None else boost, _EMPTY if extra is None else extra,
+            rows, partial,
+        )  # fmt: skip
+        cand = rows[:n]
+        m = partial[:n].copy()
+        if sens:
+            m *= np.exp(sens * (pop.satisfaction[cand] - sat.reference))
+        if boost is not None:
+            m *= boost[cand]
+        m *= pop.purchase_rate[cand]
+        if extra is not None:
+            m = np.maximum(m + extra[cand], 0.0)
+        return cand[u[cand] < -np.expm1(-m)]
+
+
+_EMPTY = np.zeros(0)
+
+
+@njit
+def _candidates_kernel(
+    day, u, present, stage, stage_mult, last_purchase_day, rate, calendar, sat, sat_top,
+    loyalty, reward_sens, points, inv_redemption, goal_gradient,
+    last_reward_day, post_reward_days, dip32,
+    gift, window_spend, inv_threshold, gift_day, window_first,
+    boost, extra, rows, partial,
+):  # fmt: skip
+    """The rows that may buy today, ascending, into ``rows``; returns how many.
+
+    Per row, the factors of :meth:`Purchases.buyers_reference` before the satisfaction factor,
+    in its order and floating-point types (the reward multiplier as
+    :func:`~retention_sim.model.loyalty.reward_multiplier` computes it: a post-reward dip is
+    float32 arithmetic there, ``1 − dip × s`` for a float32 ``s``), into ``partial``. A row is
+    kept when its uniform is below an upper bound of the probability: the satisfaction factor
+    at its largest over [0, 1] (``sat_top``, with a margin far above rounding), the boost, the
+    rate and the fitted hazard, and ``1 − e^(−m) ≤ m``. A satisfaction outside [0, 1] keeps
+    the row. ``boost`` and ``extra`` are empty when not set today.
+    """
+    has_boost = boost.size > 0
+    has_extra = extra.size > 0
+    n = 0
+    for i in range(present.size):
+        if not present[i] or last_purchase_day[i] == day:  # arrivals bought already today
+            continue
+        r = 1.0
+        if loyalty:
+            s = reward_sens[i]
+            progress = min(points[i] * inv_redemption, 1.0)
+            if gift:
+                g = (
+                    0.0
+                    if gift_day[i] >= window_first
+                    else min(window_spend[i] * inv_threshold, 1.0)
+                )
+                progress = max(progress, g)
+            r = 1.0 + (goal_gradient * progress) * np.float64(s)
+            if day - last_reward_day[i] < post_reward_days:
+                r = max(0.0, np.float64(np.float32(1.0) - dip32 * s))
+        a = stage_mult[stage[i]] * r
+        a *= calendar
+        bound = a * sat_top
+        if has_boost:
+            bound *= boost[i]
+        bound *= rate[i]
+        if has_extra:
+            bound += extra[i]
+        if u[i] < bound or not (0.0 <= sat[i] <= 1.0):
+            rows[n] = i
+            partial[n] = a
+            n += 1
+    return n
 
 
 def _close_purchase_cycles(world: World, rows: np.ndarray) -> None:
