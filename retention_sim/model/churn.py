@@ -32,6 +32,7 @@ _DISSATISFACTION, _INDIFFERENCE = _I["dissatisfaction"], _I["indifference"]
 _NEW = Stage.NEW
 _EMPTY_BOOL = np.zeros(0, dtype=bool)
 _EMPTY_F32 = np.zeros(0, dtype=np.float32)
+_EMPTY_F64 = np.zeros(0)
 
 
 class Churn:
@@ -254,14 +255,20 @@ class Churn:
                 np.empty(pop.capacity, dtype=np.int8),
             )
         best_cause, best_frac, out_rows, out_cause = self._scratch
+        # the satisfaction factor by NumPy's own exp (SIMD, not the C library's): the kernel's
+        # hazards are then the reference's to the last bit
+        dis_factor = (
+            np.exp(dis.satisfaction_sensitivity * (sc.satisfaction.reference - pop.satisfaction))
+            if _DISSATISFACTION in live
+            else _EMPTY_F64
+        )
         n = _clocks_kernel(
             day, pop.churn_clock.T, pop.base_hazard.T, world.present, live,
             pop.exposure, float(c.friends.per_churned_tie or 0.0),
             float(today.competitor_pressure), pop.tier, self.tier_multiplier,
             pop.demoted_day, float(comp.demotion_multiplier), int(comp.demotion_memory_days),
             _EMPTY_BOOL if woken is None else woken, float(today.wakeup_multiplier),
-            pop.satisfaction, float(dis.satisfaction_sensitivity), float(sc.satisfaction.reference),
-            pop.unresolved, float(dis.per_unresolved_issue or 0.0),
+            dis_factor, pop.unresolved, float(dis.per_unresolved_issue or 0.0),
             pop.last_valued_touch_day, float(ind.grace_days), ind.growth_per_30_days / 30.0,
             float(ind.max_multiplier), pop.stage, self.indifference_stage, pop.onboarded,
             _EMPTY_F32 if ftot is None else ftot, pop.fatigue_tolerance,
@@ -281,13 +288,16 @@ def _clocks_kernel(
     day, clocks_t, base_t, present, live,
     exposure, per_tie,
     pressure, tier, tier_mult, demoted_day, demotion_mult, demotion_memory, woken, wake_mult,
-    sat, dis_sens, ref, unresolved, per_unresolved,
+    dis_factor, unresolved, per_unresolved,
     last_touch, grace, growth, max_mult, stage, stage_mult, onboarded,
     ftot, tol, ann_rate, frailty, ann_frailty,
     perk_cause, perk_mult, enrolled, acquired_day, perk_after,
     best_cause, best_frac, out_rows, out_cause,
 ):  # fmt: skip
     """One day of every live cause's clock (``clocks_t``/``base_t``: causes × rows, C order).
+
+    ``dis_factor`` is the dissatisfaction cause's satisfaction factor of every row, computed
+    by NumPy before the call (its ``exp`` differs from the C library's in the last bit).
 
     Block by block of rows, cause by cause: the cause's hazard into a small buffer, operation
     for operation as :meth:`Churn.cause_hazard` computes it and in the same floating-point
@@ -331,7 +341,7 @@ def _clocks_kernel(
             elif k == _DISSATISFACTION:
                 for i in range(lo, hi):
                     x = np.float64(bk[i]) * present[i]
-                    x *= np.exp(dis_sens * (ref - sat[i]))
+                    x *= dis_factor[i]
                     if per_unresolved != 0.0:
                         x *= 1.0 + per_unresolved * unresolved[i]
                     h[i - lo] = x
