@@ -5,13 +5,16 @@ Each mechanism that has a compiled kernel keeps a readable NumPy reference of th
 beside it, in its own module; a test checks the two agree on random states. The kernels are
 compiled with ``cache=True`` (the machine code is kept in ``__pycache__`` beside the module, so
 only the first process after an install compiles) and without ``fastmath`` (IEEE arithmetic in
-the written order).
+the written order). A kernel may call another (a helper such as the counter hash of
+:mod:`.random_streams`); numba's disk cache then keys the caller on its own module's source
+only, so editing a helper in another module needs the callers' ``__pycache__`` entries removed.
 
 The references run by default: ``RETENTION_SIM_KERNELS=numba`` in the environment switches
 the kernels on (read when a run is assembled; worker processes inherit it), with numba
-installed (``pip install retention-sim[fast]``). Only churn has a kernel yet, and on its own it
-does not pay for numba's import and cache load in each process (docs/performance.md,
-"Compiled kernels"); the default turns to ``numba`` once the fused kernels do.
+installed (``pip install retention-sim[fast]``). Churn and the contact deliveries have kernels
+yet; on their own they do not pay for numba's import and cache load in each process
+(docs/performance.md, "Compiled kernels"); the default turns to ``numba`` once the fused
+kernels do.
 """
 
 from __future__ import annotations
@@ -46,12 +49,20 @@ class _Kernel:
         self.__name__ = function.__name__
         self.__doc__ = function.__doc__
 
-    def __call__(self, *args: Any) -> Any:
+    def _dispatch(self) -> Any:
         if self.dispatcher is None:
             import numba
 
             self.dispatcher = numba.njit(cache=True, nogil=True, error_model="numpy")(self.py_func)
-        return self.dispatcher(*args)
+        return self.dispatcher
+
+    def __call__(self, *args: Any) -> Any:
+        return (self.dispatcher or self._dispatch())(*args)
+
+    @property
+    def _numba_type_(self) -> Any:
+        """What numba sees when another kernel calls this one: its dispatcher's type."""
+        return self._dispatch()._numba_type_
 
 
 def njit(function: F) -> F:

@@ -12,7 +12,19 @@ import zlib
 
 import numpy as np
 
-__all__ = ["Streams", "counter_uniform", "counter_uniforms", "replication_seed"]
+from .kernels import njit
+
+__all__ = [
+    "Streams",
+    "counter_draw",
+    "counter_key",
+    "counter_start",
+    "counter_uniform",
+    "counter_uniforms",
+    "counter_uniforms_compiled",
+    "replication_seed",
+    "stream_keys",
+]
 
 
 class Streams:
@@ -91,6 +103,71 @@ def counter_uniforms(
             g = _mix(h ^ np.uint64(zlib.crc32(name.encode("utf-8"))))
             out.append((g >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0))
     return out
+
+
+# ---------------------------------------------------------------- the hash inside kernels
+# counter_uniforms one message at a time, for compiled kernels: every operand is a uint64
+# (numba would turn uint64 mixed with an int64 into a float64), the products wrap as NumPy's
+_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+
+
+@njit
+def _mix64(x):
+    """:func:`_mix` on one uint64."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+@njit
+def counter_start(seed):
+    """The hash of the seed, before any key (``seed``: a uint64)."""
+    return _mix64(np.uint64(seed) * _GOLD)
+
+
+@njit
+def counter_key(h, k):
+    """The hash ``h`` with one more key ``k`` (an integer, taken as a uint64 as NumPy casts)."""
+    return _mix64(h ^ (np.uint64(k) + _GOLD))
+
+
+@njit
+def counter_draw(h, stream):
+    """The uniform of the stream keyed ``stream`` (:func:`stream_keys`) for the keys hashed
+    in ``h``: what :func:`counter_uniforms` gives, bit for bit."""
+    g = _mix64(h ^ np.uint64(stream))
+    return np.float64(g >> np.uint64(11)) * _UNIT
+
+
+def stream_keys(streams: tuple[str, ...]) -> np.ndarray:
+    """The streams' keys (the CRC-32 of their names) as the kernels take them."""
+    return np.array([zlib.crc32(s.encode("utf-8")) for s in streams], dtype=np.uint64)
+
+
+@njit
+def _uniforms_kernel(seed, streams, keys, out):
+    h0 = counter_start(seed)
+    for i in range(keys.shape[1]):
+        h = h0
+        for j in range(keys.shape[0]):
+            h = counter_key(h, keys[j, i])
+        for s in range(streams.size):
+            out[s, i] = counter_draw(h, streams[s])
+
+
+def counter_uniforms_compiled(
+    seed: int, streams: tuple[str, ...], *keys: np.ndarray | int
+) -> list[np.ndarray]:
+    """:func:`counter_uniforms` by the kernels' hash (:func:`counter_key`, :func:`counter_draw`),
+    one flat array per stream over the broadcast keys: the same numbers, bit for bit."""
+    cast = [np.asarray(k).astype(np.uint64) for k in keys]
+    shape = np.broadcast_shapes(*(c.shape for c in cast))
+    flat = np.stack([np.broadcast_to(c, shape).ravel() for c in cast])
+    out = np.empty((len(streams), flat.shape[1]))
+    _uniforms_kernel(np.uint64(seed), stream_keys(streams), flat, out)
+    return list(out)
 
 
 def replication_seed(seed: int, replication: int) -> int:

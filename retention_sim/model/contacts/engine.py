@@ -30,6 +30,7 @@ from ...config.policy import Audience, Campaign, Offer, Policy
 from ...vocabulary import CHANNEL_INDEX, CHANNELS, Stage
 from .. import enrolment
 from ..fatigue import Fatigue, total_fatigue
+from ..kernels import compiled
 from ..purchases import Purchases
 from ..random_streams import counter_uniform
 from ..reactivation import reactivate
@@ -44,7 +45,7 @@ from .journeys import Journeys
 from .ledger import Ledger
 from .offers import Offers
 from .programmes import Membership, Referrals
-from .responses import ChannelRates, Responses, draw_responses
+from .responses import ChannelRates, Responses, deliver_responses
 from .schedule import firing_days
 from .surveys import answer_survey
 from .triggers import TierUpNotices, triggered
@@ -88,6 +89,8 @@ class ContactEngine:
         self.campaigns = list(policy.campaigns)
         self.order = sorted(range(len(self.campaigns)), key=lambda i: -self.campaigns[i].priority)
         self.rates = ChannelRates(world.scenario)
+        #: Whether deliveries use the compiled kernel (:func:`.responses.deliver_responses`).
+        self.compiled = compiled()
         self.guardrails = Guardrails(world, policy, self.rates.cost)
         self.offers = Offers(world)
         self.rfm = RfmSegments(n)
@@ -236,21 +239,12 @@ class ContactEngine:
         touches = self.world.pop.touches_since_purchase
         touches[rows[touches[rows] >= 0]] += 1  # -1: a cycle begun before the run, not counted
         # responses react to the fatigue before this message; counter-based draws (CRN)
-        ratio = self.fatigue.ratio(rows)
-        self.fatigue.add(rows, ch)
         r = self.resp
-        responses = draw_responses(
-            self.world.seed,
-            self.rates,
-            r,
-            rows=rows,
-            day=day,
-            channels=ch,
-            nth=nth,
-            fatigue_ratio=ratio,
-            relevance=c.relevance * (r.birthday_relevance if c.type == "birthday" else 1.0),
-            content=content,
-        )
+        responses = deliver_responses(
+            self.fatigue, self.world.seed, self.rates, r, rows=rows, day=day, channels=ch,
+            nth=nth, relevance=c.relevance * (r.birthday_relevance if c.type == "birthday" else 1.0),
+            content=content, compiled=self.compiled,
+        )  # fmt: skip
         if self.guardrails.frequency is not None:  # opens feed the frequency classes
             self.guardrails.frequency.opened.add(day, rows[responses.opened])
         self.respond(day, c, rows, ch, content, offer, responses)

@@ -13,6 +13,12 @@ With ``r`` the customer's total fatigue over their tolerance *before* the messag
 is *valued* when opened (an ``info`` message only when clicked, if ``info_valued_on: click``).
 The draws are counter-based on (seed, customer, day, channel, message of the day), so two
 policies that send the same customer the same message see the same luck.
+
+:func:`deliver_responses` is what the contact engine calls for one send: the fatigue ratio
+before the messages, the fatigue they add and their responses, by the NumPy reference
+(:meth:`~retention_sim.model.fatigue.Fatigue.ratio`, :meth:`~retention_sim.model.fatigue.Fatigue.add`
+and :func:`draw_responses`) or by the compiled kernel (:func:`_deliver_kernel`, one loop over
+the messages) when kernels are on (:mod:`~retention_sim.model.kernels`).
 """
 
 from __future__ import annotations
@@ -24,9 +30,14 @@ import numpy as np
 from ...config.scenario import Responses as ResponseParameters
 from ...config.scenario import Scenario
 from ...vocabulary import CHANNELS
-from ..random_streams import counter_uniforms
+from ..fatigue import Fatigue
+from ..kernels import njit
+from ..random_streams import counter_draw, counter_key, counter_start, counter_uniforms, stream_keys
 
-__all__ = ["ChannelRates", "Responses", "draw_responses", "scale_odds"]
+__all__ = ["ChannelRates", "Responses", "deliver_responses", "draw_responses", "scale_odds"]
+
+#: The response streams, in the kernel's order.
+_STREAMS = stream_keys(("open", "click", "unsubscribe", "complaint", "reply"))
 
 
 def scale_odds(p: np.ndarray, factor: float) -> np.ndarray:
@@ -123,3 +134,86 @@ def draw_responses(
         )
         replied = opened & (u_reply < np.minimum(given_open, 1.0))
     return Responses(opened, clicked, unsub, complaint, valued, replied)
+
+
+def deliver_responses(
+    fatigue: Fatigue,
+    seed: int,
+    rates: ChannelRates,
+    params: ResponseParameters,
+    *,
+    rows: np.ndarray,
+    day: int,
+    channels: np.ndarray,
+    nth: np.ndarray,
+    relevance: float,
+    content: str,
+    compiled: bool,
+) -> Responses:
+    """One send's delivered messages: the fatigue ratio before them, the fatigue they add
+    (``rows`` unique) and their responses (:func:`draw_responses`, whose arguments these are).
+
+    ``compiled``: by :func:`_deliver_kernel`; otherwise by the NumPy reference. The two agree
+    bit for bit but for ``exp`` (the C library's in the kernel, NumPy's in the reference: they
+    may differ by one unit in the last place of an open probability).
+    """
+    if not compiled:
+        ratio = fatigue.ratio(rows)
+        fatigue.add(rows, channels)
+        return draw_responses(
+            seed, rates, params, rows=rows, day=day, channels=channels, nth=nth,
+            fatigue_ratio=ratio, relevance=relevance, content=content,
+        )  # fmt: skip
+    pop = fatigue.world.pop
+    out = np.empty((5, rows.size), dtype=bool)
+    _deliver_kernel(
+        np.uint64(seed), rows, channels, nth, int(day),
+        pop.fatigue, fatigue.weight, pop.fatigue_tolerance,
+        rates.open_rate, rates.click_rate, rates.unsub_rate, rates.complaint_rate,
+        rates.reply_rate, float(rates.reply_content.get(content, 1.0)), rates.replies, _STREAMS,
+        float(params.fatigue_open_sensitivity), float(params.fatigue_unsubscribe_sensitivity),
+        float(relevance), out,
+    )  # fmt: skip
+    opened, clicked, unsub, complaint, replied = out
+    valued = clicked if (content == "info" and params.info_valued_on == "click") else opened
+    return Responses(opened, clicked, unsub, complaint, valued, replied)
+
+
+@njit
+def _deliver_kernel(
+    seed, rows, channels, nth, day, stock, weight, tolerance,
+    open_rate, click_rate, unsub_rate, complaint_rate, reply_rate, reply_multiplier, replies,
+    streams, open_sensitivity, unsub_sensitivity, relevance, out,
+):  # fmt: skip
+    """Message by message: :meth:`Fatigue.ratio` (the float32 channel stocks summed into a
+    float64 in channel order, over the tolerance at least 1e-9), :meth:`Fatigue.add` (float32),
+    then :func:`draw_responses`' draws, operation for operation, into ``out`` (opened, clicked,
+    unsubscribed, complained, replied; ``streams``: the keys of :data:`_STREAMS`)."""
+    n_ch = open_rate.size
+    p_click = np.empty(n_ch)  # what depends on the channel only, as the reference computes it
+    p_reply = np.empty(n_ch)
+    for k in range(n_ch):
+        o = open_rate[k]
+        q = min(click_rate[k] / o if o > 0 else 0.0, 1.0)
+        p_click[k] = relevance * q / (1.0 - q + relevance * q)
+        p_reply[k] = min(reply_rate[k] * reply_multiplier / o if o > 0 else 0.0, 1.0)
+    h0 = counter_start(seed)
+    floor = np.float32(1e-9)
+    for i in range(rows.size):
+        r = rows[i]
+        c = channels[i]
+        total = np.float64(stock[r, 0])
+        for k in range(1, stock.shape[1]):
+            total += np.float64(stock[r, k])
+        ratio = total / np.float64(max(tolerance[r], floor))
+        stock[r, c] += weight[c]
+        h = counter_key(counter_key(counter_key(counter_key(h0, r), day), c), nth[i])
+        p = open_rate[c] * np.exp(-open_sensitivity * ratio)
+        p_open = relevance * p / (1.0 - p + relevance * p)
+        opened = counter_draw(h, streams[0]) < p_open
+        out[0, i] = opened
+        out[1, i] = opened and counter_draw(h, streams[1]) < p_click[c]
+        amp = 1.0 + unsub_sensitivity * (ratio * ratio)
+        out[2, i] = counter_draw(h, streams[2]) < min(max(unsub_rate[c] * amp, 0.0), 1.0)
+        out[3, i] = counter_draw(h, streams[3]) < min(max(complaint_rate[c] * amp, 0.0), 1.0)
+        out[4, i] = replies and opened and counter_draw(h, streams[4]) < p_reply[c]
