@@ -161,3 +161,27 @@ def test_garbage_collector_thresholds_are_restored_after_overlapping_runs():
             pass
         assert gc.get_threshold() == raised  # the inner run's end must not restore early
     assert raised[0] >= 50_000 and gc.get_threshold() == before
+
+
+def test_a_run_makes_no_cyclic_garbage_day_after_day(default_scenario, root):
+    """A run raises the collector's threshold, so a reference cycle made each day (a closure
+    counting on itself, as the deferral callback once was) would keep every send's arrays in
+    memory until a full collection. What a run leaves for the collector at its end (the
+    environment and its pending processes) must not grow with the days simulated."""
+    import gc
+
+    from retention_sim import load_policy
+
+    policy = load_policy(
+        root / "params" / "policies" / "bau_default.yaml", scenario=default_scenario
+    )
+    left = []
+    for days in (60, 180):
+        gc.collect()
+        gc.disable()
+        try:
+            simulate(default_scenario, policy, seed=3, customers=3000, days=days)
+            left.append(gc.collect())
+        finally:
+            gc.enable()
+    assert left[1] < left[0] + 100, left

@@ -17,7 +17,7 @@ from ...config.policy import Campaign
 from .guardrails import DEFERRABLE, REFUSAL_REASONS
 from .ledger import Ledger
 
-__all__ = ["Send", "Deferrals"]
+__all__ = ["Send", "Deferrals", "Refuser"]
 
 
 class Send(NamedTuple):
@@ -48,28 +48,53 @@ class Deferrals:
                 out.append(d._replace(rows=d.rows[here]))
         return out
 
-    def refuser(self, day: int, s: Send, c: Campaign, ch: np.ndarray):
+    def refuser(self, day: int, s: Send, c: Campaign, ch: np.ndarray) -> Refuser:
         """The ``refuse(mask, reason)`` callback of the guardrails for send ``s``: defer what
         may wait, count the rest as refused. Its ``.dropped`` counts what was dropped."""
         since = day if s.since < 0 else s.since
         can_defer = day + 1 - since <= c.max_delay and day + 1 < self.horizon
+        return Refuser(self, day, s, ch, since, can_defer)
 
-        def refuse(mask: np.ndarray, reason: int) -> None:
-            if not mask.any():
-                return
-            if can_defer and REFUSAL_REASONS[reason] in DEFERRABLE:
-                self.ledger.defer(s.campaign, ch, mask, reason, s.rows, day)
-                self.later.setdefault(day + 1, []).append(
-                    Send(s.campaign, s.rows[mask], s.step, since)
-                )
-                return
-            self.ledger.refuse(s.campaign, ch, mask, reason, s.rows, day)
-            refuse.dropped += int(mask.sum())  # type: ignore[attr-defined]
-
-        refuse.dropped = 0  # type: ignore[attr-defined]
-        return refuse
-
-    def settle(self, s: Send, delivered: int, refuse) -> None:
+    def settle(self, s: Send, delivered: int, refuse: Refuser) -> None:
         """Count a deferred send's outcome: delivered now, or dropped."""
         if s.since >= 0:
             self.ledger.after_deferral(s.campaign, delivered, refuse.dropped)
+
+
+class Refuser:
+    """What the guardrails call with the messages of one send that a check refused.
+
+    An object rather than a closure that counts on itself: such a closure is a reference
+    cycle, and with the run's raised collector threshold every send's arrays would stay in
+    memory until a full collection (docs/performance.md, *Memory*).
+    """
+
+    __slots__ = ("deferrals", "day", "send", "ch", "since", "can_defer", "dropped")
+
+    def __init__(
+        self,
+        deferrals: Deferrals,
+        day: int,
+        send: Send,
+        ch: np.ndarray,
+        since: int,
+        can_defer: bool,
+    ) -> None:
+        self.deferrals, self.day, self.send, self.ch = deferrals, day, send, ch
+        self.since, self.can_defer = since, can_defer
+        #: Messages dropped (refused for good) so far.
+        self.dropped = 0
+
+    def __call__(self, mask: np.ndarray, reason: int) -> None:
+        """Defer the messages of ``mask`` to tomorrow if ``reason`` may wait, else refuse them."""
+        if not mask.any():
+            return
+        s, d = self.send, self.deferrals
+        if self.can_defer and REFUSAL_REASONS[reason] in DEFERRABLE:
+            d.ledger.defer(s.campaign, self.ch, mask, reason, s.rows, self.day)
+            d.later.setdefault(self.day + 1, []).append(
+                Send(s.campaign, s.rows[mask], s.step, self.since)
+            )
+            return
+        d.ledger.refuse(s.campaign, self.ch, mask, reason, s.rows, self.day)
+        self.dropped += int(mask.sum())
