@@ -12,10 +12,22 @@ __all__ = ["register"]
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from ..outputs import write_json
-    from ..study.bench import format_report, load_inputs, run_benchmark
+    from ..study.bench import format_report, load_inputs, run_benchmark, study_benchmark
 
     policy = None if args.policy == "none" else args.policy
     load_inputs(args.scenario, policy)  # validate first
+    if args.study:
+        pol, reps, n = args.study
+        st = study_benchmark(policies=pol, replications=reps, customers=n, days=args.days)
+        print(
+            f"whole study: {len(st['policies'])} policies × {reps} replications × {n:,} "
+            f"customers × {args.days} days on {st['workers']} workers: "
+            f"{st['wall_seconds']:.1f} s wall, {st['seconds_per_run_per_worker']:.2f} s per run "
+            f"per worker, {st['nominal_customer_days_per_second']:.3g} customer-days/s (nominal)"
+        )
+        if args.json:
+            write_json(args.json, st)
+        return 0
     fig = run_benchmark(
         args.customers,
         args.days,
@@ -53,6 +65,14 @@ def register(sub: Any) -> None:
         type=nonneg_int,
         default=50_000,
         help="size of each run in the parallel-efficiency check (default 50000; 0 to skip)",
+    )
+    p.add_argument(
+        "--study",
+        type=pos_int,
+        nargs=3,
+        metavar=("POLICIES", "REPLICATIONS", "CUSTOMERS"),
+        help="instead, time a whole comparison on two workers (the issue's: 10 20 100000; at "
+        "most 10 policies)",
     )
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=_cmd_bench)

@@ -20,6 +20,8 @@ __all__ = [
     "run_size",
     "parallel_efficiency",
     "run_benchmark",
+    "study_policies",
+    "study_benchmark",
     "format_report",
 ]
 
@@ -206,6 +208,78 @@ def parallel_efficiency(
         "speedup": serial / parallel,
         "efficiency": serial / (2 * parallel),
         "machine_efficiency": control,
+    }
+
+
+#: The whole-study benchmark's policies on the default scenario: the presets that fit it, then
+#: the business-as-usual policy with its weekly email every 3, 5, 10 and 14 days.
+STUDY_POLICIES = (
+    "bau_default",
+    "playbook_software",
+    "playbook_fashion",
+    "playbook_loyalty_app",
+    "daily_blast",
+    "no_contact",
+)
+STUDY_CADENCES = (3, 5, 10, 14)
+
+
+def study_policies(scenario: Any, count: int = 10) -> list:
+    """The first ``count`` policies of the whole-study benchmark (at most 10), validated."""
+    from ..config.policy import load_policy
+
+    folder = ROOT / "params" / "policies"
+    pols = [load_policy(folder / f"{p}.yaml", scenario=scenario) for p in STUDY_POLICIES]
+    bau = pols[0]
+    pols += [bau.with_overrides({"campaigns.0.cadence.every_n_days": n}) for n in STUDY_CADENCES]
+    if not 1 <= count <= len(pols):
+        raise ValueError(f"the study benchmark has 1 to {len(pols)} policies, not {count}")
+    return pols[:count]
+
+
+def study_benchmark(
+    *,
+    policies: int = 10,
+    replications: int = 20,
+    customers: int = 100_000,
+    days: int = 365,
+    workers: int = 2,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Time a whole policy comparison: ``policies`` × ``replications`` runs of ``customers`` ×
+    ``days`` on the default scenario, on a process pool of ``workers`` (each worker pays its
+    own numba import and kernel cache load, which the time includes).
+
+    Returns
+    -------
+    dict
+        The study's size, ``wall_seconds``, ``seconds_per_run_per_worker`` and
+        ``nominal_customer_days_per_second`` (runs × customers × days over the wall time: the
+        starting base's size, not the customers present each day).
+    """
+    from ..config.scenario import load_scenario
+    from .compare import compare
+
+    sc = load_scenario(DEFAULT_SCENARIO)
+    pols = study_policies(sc, policies)
+    t0 = time.perf_counter()
+    compare(
+        sc, pols, replications=replications, seed=seed, customers=customers, days=days,
+        backend="processes", workers=workers, progress=progress,
+    )  # fmt: skip
+    wall = time.perf_counter() - t0
+    runs = len(pols) * replications
+    return {
+        "policies": [p.name for p in pols],
+        "replications": replications,
+        "customers": customers,
+        "days": days,
+        "workers": workers,
+        "runs": runs,
+        "wall_seconds": wall,
+        "seconds_per_run_per_worker": wall * workers / runs,
+        "nominal_customer_days_per_second": runs * customers * days / wall,
     }
 
 

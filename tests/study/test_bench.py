@@ -41,3 +41,18 @@ def test_bad_sizes_exit_2(capsys):
         main(["bench", "--customers", "0", "--days", "10"])
     assert exc.value.code == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_the_whole_study_benchmark_runs_its_policies(tmp_path):
+    from retention_sim import load_scenario
+    from retention_sim.study.bench import DEFAULT_SCENARIO, study_policies
+
+    pols = study_policies(load_scenario(DEFAULT_SCENARIO))
+    assert len({p.name for p in pols}) == 10  # ten distinct policies
+    with pytest.raises(ValueError, match="1 to 10 policies"):
+        study_policies(load_scenario(DEFAULT_SCENARIO), 11)
+    out = tmp_path / "study.json"
+    assert main(["bench", "--study", "2", "2", "200", "--days", "5", "--json", str(out)]) == 0
+    st = json.loads(out.read_text())
+    assert st["runs"] == 4 and st["policies"] == [p.name for p in pols[:2]]
+    assert st["wall_seconds"] > 0 and st["nominal_customer_days_per_second"] > 0
