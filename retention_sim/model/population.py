@@ -14,10 +14,11 @@ import numpy as np
 
 from ..config.scenario import Scenario
 from ..vocabulary import CAUSES, CHANNELS, Stage
+from .kernels import compiled, njit
 from .random_streams import Streams
 from .traits import TRAIT_BATCH, concat, draw_traits, draw_traits_in_batches, take
 
-__all__ = ["Population", "ExtraTies", "build_population", "gather_ties"]
+__all__ = ["Population", "ExtraTies", "build_population", "gather_ties", "top_k"]
 
 
 class ExtraTies:
@@ -258,9 +259,26 @@ def _account_managers(scenario: Scenario, spend_total: np.ndarray, capacity: int
     n0 = spend_total.size
     if amc.count > 0 and n0 > 0 and amc.top_share > 0:
         k = max(1, int(round(amc.top_share * n0)))
-        top = np.argsort(-spend_total, kind="stable")[:k]
-        am[top] = True
+        am[top_k(spend_total, k)] = True
     return am
+
+
+def top_k(values: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the ``k`` largest ``values``, ties to the lower row: the set of
+    ``np.argsort(-values, kind="stable")[:k]`` without sorting everything (a partition).
+
+    Parameters
+    ----------
+    values
+        One value per row (no NaN).
+    k
+        How many (``1 ≤ k ≤ values.size``).
+    """
+    neg = -values
+    cut = np.partition(neg, k - 1)[k - 1]  # the k-th largest value, negated
+    above = np.flatnonzero(neg < cut)
+    at = np.flatnonzero(neg == cut)[: k - above.size]
+    return np.sort(np.concatenate([above, at]))
 
 
 def build_population(
@@ -389,11 +407,26 @@ def _random_ties(
     a, b = a[keep], b[keep]
     src = np.concatenate([a, b])
     dst = np.concatenate([b, a])
-    order = np.argsort(src, kind="stable")
-    src, dst = src[order], dst[order]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
-    return indptr, dst.astype(np.int32 if n < 2**31 else np.int64)
+    kind = np.int32 if n < 2**31 else np.int64
+    if compiled():  # a counting sort: the stable sort's order in one pass
+        indices = np.empty(src.size, dtype=kind)
+        _csr_kernel(src, dst, indptr, indices)
+        return indptr, indices
+    order = np.argsort(src, kind="stable")
+    return indptr, dst[order].astype(kind)
+
+
+@njit
+def _csr_kernel(src, dst, indptr, out):
+    """Each ``dst`` into its ``src``'s slot of ``out``, in their order (a stable counting sort:
+    what ``dst[np.argsort(src, kind="stable")]`` gives)."""
+    pos = indptr[:-1].copy()
+    for j in range(src.size):
+        s = src[j]
+        out[pos[s]] = dst[j]
+        pos[s] += 1
 
 
 def gather_ties(pop: Population, rows: np.ndarray) -> np.ndarray:

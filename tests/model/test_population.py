@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from retention_sim.model import kernels
 from retention_sim.model.population import build_population
 from retention_sim.model.random_streams import Streams
 from retention_sim.vocabulary import CHANNELS
@@ -104,3 +106,28 @@ def test_an_untouched_history_integrates_the_indifference_clock(default_scenario
         return float((start - acquired).dt.days.mean())
 
     assert mean_tenure(untouched) < 0.9 * mean_tenure(default_scenario)
+
+
+@pytest.mark.parametrize("k", [1, 7, 50, 199, 200])
+def test_top_k_is_the_stable_sort_s_first_k(k):
+    from retention_sim.model.population import top_k
+
+    rng = np.random.default_rng(k)
+    values = np.round(rng.exponential(3.0, 200), 0)  # many ties, at the cut too
+    expected = np.sort(np.argsort(-values, kind="stable")[:k])
+    np.testing.assert_array_equal(top_k(values, k), expected)
+
+
+@pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba is not installed")
+@pytest.mark.parametrize("mean_ties", [0.0, 0.5, 4.0])
+def test_the_compiled_tie_graph_is_the_sorted_one(monkeypatch, mean_ties):
+    from retention_sim.model.population import _random_ties
+
+    graphs = []
+    for impl in ("numpy", "numba"):
+        monkeypatch.setenv(kernels.ENV, impl)
+        graphs.append(_random_ties(np.random.default_rng(3), 5000, mean_ties))
+    (p0, i0), (p1, i1) = graphs
+    np.testing.assert_array_equal(p0, p1)
+    np.testing.assert_array_equal(i0, i1)
+    assert i0.dtype == i1.dtype and i0.size == p0[-1]
