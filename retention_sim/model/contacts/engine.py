@@ -234,8 +234,8 @@ class ContactEngine:
     ) -> None:
         """Deliver one send's messages: cost, counters, fatigue, responses and their effects."""
         cost = self.rates.cost[ch]
-        nth = self.guardrails.count(day, rows, ch, float(cost.sum()), content)
-        self.ledger.charge(day, rows, cost)
+        total = self.ledger.charge(day, rows, cost)
+        nth = self.guardrails.count(day, rows, ch, total, content)
         touches = self.world.pop.touches_since_purchase
         touches[rows[touches[rows] >= 0]] += 1  # -1: a cycle begun before the run, not counted
         # responses react to the fatigue before this message; counter-based draws (CRN)

@@ -20,7 +20,7 @@ import datetime as dt
 import numpy as np
 
 from ...config.policy import FrequencyRules
-from .windows import CapCounter
+from .windows import CounterBank
 
 __all__ = ["FREQUENCY_CLASSES", "FrequencyClasses"]
 
@@ -45,13 +45,13 @@ class FrequencyClasses:
 
     def __init__(self, n: int, rules: FrequencyRules, start: dt.date, max_per_day: int) -> None:
         self.rules = rules
-        self.sent = CapCounter(n, rules.window_days, False, start, max_per_day)
-        self.opened = CapCounter(n, rules.window_days, False, start, max_per_day)
+        #: The deliveries' and the opens' counts (rows 0 and 1 of its ``count``).
+        self.bank = CounterBank(n, [(rules.window_days, False)] * 2, start, max_per_day)
+        self.sent, self.opened = self.bank.counters
 
     def new_day(self, day: int) -> None:
         """Forget what left the window."""
-        self.sent.new_day(day)
-        self.opened.new_day(day)
+        self.bank.new_day(day)
 
     def classes(self, rows: np.ndarray | slice) -> np.ndarray:
         """The class code of each of ``rows`` (see :data:`FREQUENCY_CLASSES`)."""

@@ -8,6 +8,11 @@ saturated frequency class (with ``skip_saturated``; :mod:`.frequency`), or the m
 spent.
 Each check looks at the messages still allowed after the checks before it, so every refused
 message has exactly one reason.
+
+:meth:`Guardrails.screen` and :meth:`Guardrails.count` have compiled kernels (one loop over the
+send's messages: :func:`_screen_kernel`, every check fused; :func:`_count_kernel`, every counter
+of a delivery) beside their NumPy references, used when kernels are on
+(:mod:`~retention_sim.model.kernels`); both give the same rows, counts and state.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ import numpy as np
 
 from ...config.policy import FrequencyRules, Policy
 from ...vocabulary import CHANNEL_INDEX, CHANNELS, NEVER, WEEKDAYS
+from ..kernels import compiled, njit
 from ..world import World
 from .frequency import FrequencyClasses
-from .windows import CapCounter
+from .windows import CapCounter, CounterBank
 
 __all__ = ["REFUSAL_REASONS", "DEFERRABLE", "CapCounter", "Guardrails"]
 
@@ -42,6 +48,7 @@ DEFERRABLE: tuple[str, ...] = ("quiet_day", "min_gap", "capped")
 
 #: ``refuse(mask, reason index)``: told about the messages a check refuses.
 Refuse = Callable[[np.ndarray, int], None]
+_NO_FREQUENCY = FrequencyRules()  # what the kernel is given without frequency classes
 
 
 class Guardrails:
@@ -59,6 +66,8 @@ class Guardrails:
 
     def __init__(self, world: World, policy: Policy, cost: np.ndarray) -> None:
         self.world = world
+        #: Whether :meth:`screen` and :meth:`count` use the compiled kernels.
+        self.compiled = compiled()
         sc = world.scenario
         n = world.pop.capacity
         g = policy.guardrails
@@ -68,18 +77,22 @@ class Guardrails:
         #: with the same share).
         self.holdout = world.streams["holdout"].random(n) < g.holdout_share
         self.quiet = {WEEKDAYS.index(d) for d in g.quiet_weekdays}
+        self.weekday0 = sc.calendar.start.weekday()  # day 0's weekday (Monday 0)
         self.min_gap_days = np.zeros(len(CHANNELS))
         for ch, hours in g.min_gap_hours.items():
             self.min_gap_days[CHANNEL_INDEX[ch]] = np.ceil(hours / 24.0)
         steps = sum(max(1, len(c.steps or ())) for c in policy.campaigns)
+        #: The caps' counters, in the policy's order.
+        self.windows = CounterBank(
+            n, [(c.window_days, c.window == "calendar") for c in g.caps], sc.calendar.start, steps
+        )
         self.caps = [
-            (
-                None if cap.channel == "any" else CHANNEL_INDEX[cap.channel],
-                cap.max,
-                CapCounter(n, cap.window_days, cap.window == "calendar", sc.calendar.start, steps),
-            )
-            for cap in g.caps
+            (None if cap.channel == "any" else CHANNEL_INDEX[cap.channel], cap.max, counter)
+            for cap, counter in zip(g.caps, self.windows.counters, strict=True)
         ]
+        # the caps for the kernels: channel (-1: any), most messages
+        self.cap_ch = np.array([-1 if c is None else c for c, _, _ in self.caps], dtype=np.int64)
+        self.cap_max = np.array([m for _, m, _ in self.caps], dtype=np.int64)
         self.cap_types = [cap.message_type for cap in g.caps]
         self.frequency = (
             FrequencyClasses(n, policy.frequency or FrequencyRules(), sc.calendar.start, steps)
@@ -93,12 +106,12 @@ class Guardrails:
         self.budget = policy.monthly_budget
         self.budget_month = -1
         self.budget_spent = 0.0
+        self._by_content: dict[str | None, tuple[np.ndarray, np.ndarray]] = {}
 
     # ------------------------------------------------------------------ the day
     def new_day(self, day: int) -> None:
         """Roll every cap's window to ``day``."""
-        for _, _, counter in self.caps:
-            counter.new_day(day)
+        self.windows.new_day(day)
         if self.frequency is not None:
             self.frequency.new_day(day)
 
@@ -167,8 +180,18 @@ class Guardrails:
         """Run every check in the order of :data:`REFUSAL_REASONS`.
 
         Each check sees only the messages the earlier ones let through; ``refuse`` is told what
-        each check refused. Returns the mask of messages allowed.
+        each check refused (each cap's refusals apart, in the caps' order). Returns the mask of
+        messages allowed. By :meth:`screen_compiled` when compiled, :meth:`screen_reference`
+        otherwise.
         """
+        if self.compiled:
+            return self.screen_compiled(rows, ch, day, refuse, content)
+        return self.screen_reference(rows, ch, day, refuse, content)
+
+    def screen_reference(
+        self, rows: np.ndarray, ch: np.ndarray, day: int, refuse: Refuse, content: str | None = None
+    ) -> np.ndarray:
+        """:meth:`screen` in NumPy, check after check (the reference of the kernel)."""
         ok = np.ones(rows.size, dtype=bool)
 
         def gate(bad: np.ndarray, reason: str) -> None:
@@ -193,6 +216,44 @@ class Guardrails:
             gate(self.over_budget(ch, ok), "budget")
         return ok
 
+    def _rules(self, content: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """Which caps limit messages of type ``content`` (:meth:`_applies`) and which count them
+        (:meth:`count`), as masks over the caps."""
+        rules = self._by_content.get(content)
+        if rules is None:
+            k = range(len(self.caps))
+            limit = np.array([self._applies(j, content) for j in k], dtype=bool)
+            counts = np.array([t is None or t == content for t in self.cap_types], dtype=bool)
+            rules = self._by_content[content] = (limit, counts)
+        return rules
+
+    def screen_compiled(
+        self, rows: np.ndarray, ch: np.ndarray, day: int, refuse: Refuse, content: str | None = None
+    ) -> np.ndarray:
+        """:meth:`screen` by :func:`_screen_kernel`: each message's first failed check, then
+        ``refuse`` told, gate by gate in the reference's order, of the gates that refused any."""
+        n_caps = len(self.caps)
+        f = self.frequency
+        fr = f.rules if f is not None else _NO_FREQUENCY
+        limit = (self.budget - self.budget_spent) + 1e-9 if self.budget is not None else 0.0
+        gate = np.empty(rows.size, dtype=np.int16)
+        tally = np.zeros(n_caps + 7, dtype=np.int64)
+        pop = self.world.pop
+        refused = _screen_kernel(
+            rows, ch, int(day), self.holdout, pop.consent, self.has_channel, pop.unsubscribed,
+            (self.weekday0 + day) % 7 in self.quiet, self.min_gap_days, self.last_sent,
+            self.cap_ch, self.cap_max, self._rules(content)[0], self.windows.count,
+            bool(self.skip_saturated and f is not None),
+            f.bank.count if f is not None else self.windows.count,
+            int(fr.saturated_at), int(fr.undersaturated_below), float(fr.min_open_share),
+            self.budget is not None, self.cost, float(limit), gate, tally,
+        )  # fmt: skip
+        if refused:  # holdout ... min_gap, each cap, saturated, budget
+            for g, k in enumerate(tally.tolist()):
+                if k:
+                    refuse(gate == g, g if g < 5 else 5 if g < 5 + n_caps else g - n_caps + 1)
+        return gate < 0
+
     # ------------------------------------------------------------------ deliveries
     def count(
         self, day: int, rows: np.ndarray, ch: np.ndarray, cost: float, content: str | None = None
@@ -200,8 +261,34 @@ class Guardrails:
         """Remember delivered messages (budget, caps, last send per channel).
 
         Returns, per message, how many earlier messages the customer got on that channel
-        today (the key of the message's response draws).
+        today (the key of the message's response draws). By :meth:`count_compiled` when
+        compiled, :meth:`count_reference` otherwise.
         """
+        if self.compiled:
+            return self.count_compiled(day, rows, ch, cost, content)
+        return self.count_reference(day, rows, ch, cost, content)
+
+    def count_compiled(
+        self, day: int, rows: np.ndarray, ch: np.ndarray, cost: float, content: str | None = None
+    ) -> np.ndarray:
+        """:meth:`count` by :func:`_count_kernel` (``rows`` unique)."""
+        if self.budget is not None:
+            self.budget_spent += cost
+        f = self.frequency
+        bank = f.bank if f is not None else self.windows
+        nth = np.empty(rows.size, dtype=np.int64)
+        _count_kernel(
+            rows, ch, int(day), self.cap_ch, self._rules(content)[1], self.windows.count,
+            self.windows.buckets, self.windows.today(day), f is not None, bank.count,
+            bank.buckets, int(bank.today(day)[0]) if f is not None else -1,
+            self.last_sent, self.sent_count, nth,
+        )  # fmt: skip
+        return nth
+
+    def count_reference(
+        self, day: int, rows: np.ndarray, ch: np.ndarray, cost: float, content: str | None = None
+    ) -> np.ndarray:
+        """:meth:`count` in NumPy (the reference of the kernel)."""
         if self.budget is not None:
             self.budget_spent += cost
         if self.frequency is not None:
@@ -216,3 +303,84 @@ class Guardrails:
         self.sent_count[rows, ch] = k + 1
         self.last_sent[rows, ch] = day
         return k.astype(np.int64)
+
+
+@njit
+def _screen_kernel(
+    rows, ch, day, holdout, consent, has_channel, unsubscribed, quiet, min_gap, last_sent,
+    cap_ch, cap_max, cap_on, cap_count, saturated, freq_count,
+    saturated_at, undersaturated_below, min_open_share, on_budget, cost, limit, gate, tally,
+):  # fmt: skip
+    """Message by message, the first check of :meth:`Guardrails.screen_reference` it fails, as
+    a gate into ``gate`` (-1: allowed; 0-4: holdout to min_gap; ``5 + k``: cap ``k``;
+    ``5 + caps``: saturated; ``6 + caps``: budget), and the messages per gate into ``tally``;
+    returns how many were refused.
+
+    ``freq_count``: the deliveries' and opens' counts of the frequency classes. The budget adds
+    the cost of each message that passed the earlier checks, in order, as the reference's
+    ``cumsum``; ``limit`` is what is left of the month's budget plus 1e-9.
+    """
+    n_caps = cap_ch.size
+    spend = 0.0
+    refused = 0
+    for i in range(rows.size):
+        r = rows[i]
+        c = ch[i]
+        g = -1
+        if holdout[r]:
+            g = 0
+        elif c < 0 or not consent[r, c] or not has_channel[c]:
+            g = 1
+        elif unsubscribed[r, c]:
+            g = 2
+        elif quiet:
+            g = 3
+        elif min_gap[c] > 0 and (day - last_sent[r, c]) < min_gap[c]:
+            g = 4
+        else:
+            for k in range(n_caps):
+                if cap_on[k] and (cap_ch[k] < 0 or cap_ch[k] == c):
+                    if cap_count[k, r] >= cap_max[k]:
+                        g = 5 + k
+                        break
+            if g < 0 and saturated:
+                s = np.int64(freq_count[0, r])
+                o = np.int64(freq_count[1, r])
+                if s >= saturated_at or (s >= undersaturated_below and o < min_open_share * s):
+                    g = 5 + n_caps
+            if g < 0 and on_budget:
+                spend += cost[c]
+                if spend > limit:
+                    g = 6 + n_caps
+        gate[i] = g
+        if g >= 0:
+            tally[g] += 1
+            refused += 1
+    return refused
+
+
+@njit
+def _count_kernel(
+    rows, ch, day, cap_ch, cap_counts, count, buckets, today, freq, freq_count, freq_buckets,
+    freq_today, last_sent, sent_count, nth,
+):  # fmt: skip
+    """Message by message, what :meth:`Guardrails.count_reference` remembers: one more message
+    in the counts of each cap that counts it (``cap_counts``; ``count``, ``buckets`` and
+    ``today`` of the caps' :class:`~.windows.CounterBank`) and, with ``freq``, in the frequency
+    classes' deliveries (row 0 of their bank, bucket row ``freq_today``); the message's number
+    on its channel today into ``nth``, and the channel's last send."""
+    for i in range(rows.size):
+        r = rows[i]
+        c = ch[i]
+        for k in range(cap_ch.size):
+            if cap_counts[k] and (cap_ch[k] < 0 or cap_ch[k] == c):
+                count[k, r] += 1
+                if today[k] >= 0:
+                    buckets[today[k], r] += 1
+        if freq:
+            freq_count[0, r] += 1
+            freq_buckets[freq_today, r] += 1
+        k_nth = sent_count[r, c] if last_sent[r, c] == day else 0
+        sent_count[r, c] = k_nth + 1
+        last_sent[r, c] = day
+        nth[i] = k_nth

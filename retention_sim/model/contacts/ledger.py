@@ -1,5 +1,10 @@
 """The contact ledger: messages delivered, opened, clicked, refused by reason, unsubscribes,
-complaints and cost, per campaign and channel; the daily series; the optional message log."""
+complaints and cost, per campaign and channel; the daily series; the optional message log.
+
+A delivery's counts per channel are taken in one pass by a compiled kernel when kernels are on
+(:func:`_tally_kernel`, :mod:`~retention_sim.model.kernels`), by ``bincount`` otherwise; the
+cost per channel is summed message after message in both, so the sums are the same.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import pandas as pd
 
 from ...config.policy import Campaign
 from ...vocabulary import CHANNELS
+from ..kernels import compiled, njit
 from ..logs import EventLog
 from ..world import World
 from .guardrails import DEFERRABLE, REFUSAL_REASONS
@@ -35,6 +41,10 @@ COUNTS: tuple[str, ...] = (
     "valued",
 )
 _MI = {m: k for k, m in enumerate(COUNTS)}
+#: The columns of :data:`COUNTS` a delivery's tally fills, in the tally's order (the cost apart).
+_TALLIED = np.array([_MI[m] for m in COUNTS if m != "cost"])
+#: The daily series of the tally's columns after ``delivered``.
+_SERIES = ("messages_opened", "messages_clicked", "unsubscribes", "complaints")
 
 
 class Ledger:
@@ -43,6 +53,8 @@ class Ledger:
     def __init__(self, world: World, campaigns: list[Campaign], *, record: bool) -> None:
         self.world = world
         self.campaigns = campaigns
+        #: Whether deliveries are tallied by the compiled kernel.
+        self.compiled = compiled()
         self.stats = np.zeros((len(campaigns) + 1, len(CHANNELS), len(COUNTS)))
         self.refused = np.zeros(
             (len(campaigns) + 1, len(CHANNELS) + 1, len(REFUSAL_REASONS)), dtype=np.int64
@@ -59,11 +71,16 @@ class Ledger:
         """Count the messages of ``mask`` as refused for ``reason`` (an index of the reasons)."""
         if not mask.any():
             return
-        chm = ch[mask]
-        idx = np.where(chm < 0, len(CHANNELS), chm)
-        self.refused[c_idx, :, reason] += np.bincount(idx, minlength=len(CHANNELS) + 1)
-        self.world.log.add(f"refused_{REFUSAL_REASONS[reason]}", float(mask.sum()))
-        self._log_unsent(c_idx, chm, rows[mask], day, 3 + reason)
+        if self.compiled:  # the same counts in one pass (:func:`_refused_kernel`)
+            n = _refused_kernel(ch, mask, self.refused[c_idx, :, reason])
+        else:
+            chm = ch[mask]
+            idx = np.where(chm < 0, len(CHANNELS), chm)
+            self.refused[c_idx, :, reason] += np.bincount(idx, minlength=len(CHANNELS) + 1)
+            n = chm.size
+        self.world.log.add(f"refused_{REFUSAL_REASONS[reason]}", float(n))
+        if self.msg_log is not None:
+            self._log_unsent(c_idx, ch[mask], rows[mask], day, 3 + reason)
 
     def defer(
         self, c_idx: int, ch: np.ndarray, mask: np.ndarray, reason: int, rows: np.ndarray, day: int
@@ -74,7 +91,8 @@ class Ledger:
         n = int(mask.sum())
         self.deferred[c_idx, k] += n
         self.world.log.add(f"deferred_{name}", float(n))
-        self._log_unsent(c_idx, ch[mask], rows[mask], day, _DEFERRED_CODE + k)
+        if self.msg_log is not None:
+            self._log_unsent(c_idx, ch[mask], rows[mask], day, _DEFERRED_CODE + k)
 
     def _log_unsent(
         self, c_idx: int, ch: np.ndarray, rows: np.ndarray, day: int, outcome: int
@@ -96,11 +114,37 @@ class Ledger:
         """Count messages deferred earlier that were delivered, or dropped, today."""
         self.late[c_idx] += (delivered, dropped)
 
-    def charge(self, day: int, rows: np.ndarray, cost: np.ndarray) -> None:
-        """Book the cost of delivered messages (the day's contact cost and each CLV)."""
+    def charge(self, day: int, rows: np.ndarray, cost: np.ndarray) -> float:
+        """Book the cost of delivered messages (the day's contact cost and each CLV; ``rows``
+        unique); returns their total cost."""
         w = self.world
-        w.log.add("contact_cost", float(cost.sum()))
-        w.pop.pv_contribution[rows] -= cost * w.discount_factor(day)
+        total = float(cost.sum())
+        w.log.add("contact_cost", total)
+        if self.compiled:
+            _charge_kernel(w.pop.pv_contribution, rows, cost, w.discount_factor(day))
+        else:
+            w.pop.pv_contribution[rows] -= cost * w.discount_factor(day)
+        return total
+
+    def tally(self, st: np.ndarray, ch: np.ndarray, cost: np.ndarray, r: Responses) -> np.ndarray:
+        """Add a delivery to ``st`` (one campaign's counters); return its messages delivered,
+        opened, clicked, unsubscribes, complaints and valued per channel (``channels × 6``).
+
+        By :func:`_tally_kernel` when compiled, by ``bincount`` (the reference) otherwise; the
+        cost per channel is summed message after message in both, then added to ``st``.
+        """
+        nch = len(CHANNELS)
+        masks = (r.opened, r.clicked, r.unsubscribed, r.complained, r.valued)
+        counts = np.zeros((nch, len(_TALLIED)), dtype=np.int64)
+        if self.compiled:
+            _tally_kernel(ch, *masks, cost, counts, np.zeros(nch), st, _TALLIED, _MI["cost"])
+            return counts
+        counts[:, 0] = np.bincount(ch, minlength=nch)
+        for j, mask in enumerate(masks):
+            counts[:, j + 1] = np.bincount(ch[mask], minlength=nch)
+        st[:, _TALLIED] += counts
+        st[:, _MI["cost"]] += np.bincount(ch, weights=cost, minlength=nch)
+        return counts
 
     def deliveries(
         self,
@@ -112,32 +156,14 @@ class Ledger:
         r: Responses,
     ) -> None:
         """Count delivered messages and what they did."""
-        st = self.stats[c_idx]
-        nch = len(CHANNELS)
-        counts = {}
-        for name, mask in (
-            ("delivered", None),
-            ("opened", r.opened),
-            ("clicked", r.clicked),
-            ("unsubscribes", r.unsubscribed),
-            ("complaints", r.complained),
-            ("valued", r.valued),
-        ):
-            sel = ch if mask is None else ch[mask]
-            counts[name] = np.bincount(sel, minlength=nch)
-            st[:, _MI[name]] += counts[name]
-        st[:, _MI["cost"]] += np.bincount(ch, weights=cost, minlength=nch)
+        counts = self.tally(self.stats[c_idx], ch, cost, r)
         log = self.world.log
         log.add("messages_delivered", float(rows.size))
-        for name, column in (
-            ("opened", "messages_opened"),
-            ("clicked", "messages_clicked"),
-            ("unsubscribes", "unsubscribes"),
-            ("complaints", "complaints"),
-        ):
-            log.add(column, float(counts[name].sum()))
-        for k_ch in np.flatnonzero(counts["delivered"]):
-            log.add(f"delivered_{CHANNELS[k_ch]}", float(counts["delivered"][k_ch]))
+        totals = counts[:, 1:5].sum(axis=0).tolist()
+        for column, total in zip(_SERIES, totals, strict=True):
+            log.add(column, float(total))
+        for k_ch in np.flatnonzero(counts[:, 0]).tolist():
+            log.add(f"delivered_{CHANNELS[k_ch]}", float(counts[k_ch, 0]))
         if self.msg_log is not None:
             outcome = np.where(r.clicked, 2, np.where(r.opened, 1, 0)).astype(np.int8)
             self.msg_log.append(
@@ -213,3 +239,47 @@ class Ledger:
             }
         )
         return frame.sort_values(["date", "customer_id"], kind="stable").reset_index(drop=True)
+
+
+@njit
+def _tally_kernel(
+    ch, opened, clicked, unsubscribed, complained, valued, cost, counts, spent, st, columns,
+    cost_column,
+):  # fmt: skip
+    """Message by message, :meth:`Ledger.tally`'s counts per channel into ``counts`` and the
+    cost into ``spent`` (added in the messages' order, as ``bincount`` adds its weights); then
+    both added to ``st`` (``columns``: the counts' columns there)."""
+    for i in range(ch.size):
+        c = ch[i]
+        counts[c, 0] += 1
+        counts[c, 1] += opened[i]
+        counts[c, 2] += clicked[i]
+        counts[c, 3] += unsubscribed[i]
+        counts[c, 4] += complained[i]
+        counts[c, 5] += valued[i]
+        spent[c] += cost[i]
+    for c in range(counts.shape[0]):
+        for j in range(columns.size):
+            st[c, columns[j]] += np.float64(counts[c, j])
+        st[c, cost_column] += spent[c]
+
+
+@njit
+def _refused_kernel(ch, mask, out):  # fmt: skip
+    """Count the messages of ``mask`` per channel into ``out`` (its last cell: no channel,
+    ``ch < 0``), as :meth:`Ledger.refuse`'s reference does; returns how many."""
+    n = 0
+    none = out.size - 1
+    for i in range(ch.size):
+        if mask[i]:
+            c = ch[i]
+            out[c if c >= 0 else none] += 1
+            n += 1
+    return n
+
+
+@njit
+def _charge_kernel(pv, rows, cost, factor):  # fmt: skip
+    """``pv[rows] -= cost × factor`` (``rows`` unique), operation for operation."""
+    for i in range(rows.size):
+        pv[rows[i]] -= cost[i] * factor
