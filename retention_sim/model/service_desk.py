@@ -17,6 +17,12 @@ time ``t`` counts in the ``unresolved_days`` daily steps from ``t`` on.
 The desk runs in *working time*: one simulated day holds ``hours_per_day`` working hours.
 Outbound calls of a contact policy use the same agents (:meth:`ServiceDesk.call`), and so do
 replies to its messages (kind ``REPLY``, started by the contact engine; treated as an inquiry).
+
+With the compiled kernels switched on (:mod:`.kernels`), the queue is not run as SimPy processes
+but by :class:`~retention_sim.model.desk_queue.DeskQueue`, which replays them exactly (the same
+waits, the same order of endings and the same effects at the same moments) in one compiled
+loop a day. The processes stay as the reference, and run whenever a policy's staffing has
+periods with extra agents (the roster's off-duty holds are SimPy processes of their own).
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 
+from .desk_queue import Customers, DeskQueue, schedule_ticks
+from .kernels import compiled
 from .world import World
 
 if TYPE_CHECKING:
@@ -62,7 +70,9 @@ class ServiceDesk:
         account managers in place of the scenario's, and periods with extra agents. Extra
         agents are slots of one :class:`simpy.PriorityResource` held off duty by roster
         processes (priority ahead of customers, so an agent going off duty first finishes the
-        customer in hand); without periods the desk is a plain :class:`simpy.Resource`.
+        customer in hand); without periods the desk is a plain :class:`simpy.Resource`, or,
+        with the compiled kernels on, the compiled queue (:attr:`queue`; with periods the
+        desk stays on SimPy whatever the switch says).
     """
 
     def __init__(self, world: World, staffing: Staffing | None = None):
@@ -82,16 +92,31 @@ class ServiceDesk:
         if staffing is not None and staffing.cost_per_extra_agent_day is not None:
             self.extra_cost = staffing.cost_per_extra_agent_day
         most = int(self.extra.max()) if self.extra.size else 0
-        if most:
-            self.agents: simpy.Resource | None = simpy.PriorityResource(
-                env, capacity=self.n_agents + most
-            )
-            env.process(self._roster(most))
-        else:
-            self.agents = simpy.Resource(env, capacity=self.n_agents) if self.n_agents else None
-        self.managers = simpy.Resource(env, capacity=self.n_managers) if self.n_managers else None
         self.rng = world.streams["service"]
         self.hours = sv.hours_per_day
+        #: The compiled queue, when it runs in place of the SimPy processes (no roster).
+        self.queue: DeskQueue | None = None
+        self.agents: simpy.Resource | None = None
+        self.managers: simpy.Resource | None = None
+        if compiled() and not most:
+            self.queue = DeskQueue(
+                self.n_agents,
+                self.n_managers,
+                patience=sv.abandon_after_hours / self.hours,
+                hours=self.hours,
+                quick_hours=sv.quick_resolution_hours,
+                recovery_gain=sv.recovery_gain,
+                wait_penalty=sv.wait_penalty_per_hour,
+                unresolved_days=sv.unresolved_days,
+            )
+            schedule_ticks(env, world.horizon, self._advance)
+        elif most:
+            self.agents = simpy.PriorityResource(env, capacity=self.n_agents + most)
+            env.process(self._roster(most))
+        elif self.n_agents:
+            self.agents = simpy.Resource(env, capacity=self.n_agents)
+        if self.queue is None and self.n_managers:
+            self.managers = simpy.Resource(env, capacity=self.n_managers)
         annual = sv.product_issue_rate_per_year
         self.p_issue = -np.expm1(-annual / 365.0)
         self.p_inquiry = -np.expm1(-sv.inquiry_rate_per_year / 365.0)
@@ -131,15 +156,52 @@ class ServiceDesk:
         kinds = [ISSUE] * reported.size + [INQUIRY] * inquiries.size
         rows = reported.tolist() + inquiries.tolist()
         w.log.add("service_requests", float(n))
+        if self.queue is not None:
+            self.queue.add_many(rows, kinds, day, offsets, service_days)
+            return
         for row, kind, offset, service in zip(rows, kinds, offsets, service_days, strict=True):
             w.env.process(self._request(row, kind, day, offset, service))
 
-    def start(self, row: int, kind: int, day: int) -> simpy.Process:
-        """Start one request of ``kind`` for customer ``row``, arriving during ``day``."""
+    def start(self, row: int, kind: int, day: int) -> simpy.Process | None:
+        """Start one request of ``kind`` for customer ``row``, arriving during ``day``.
+
+        Returns its SimPy process (``None`` when the compiled queue runs the desk).
+        """
         offset = float(self.rng.random())
         service_days = float(self._service_minutes(1)[0]) / 60.0 / self.hours
         self.world.log.add("service_requests" if kind != CALL else "outbound_calls", 1.0)
+        if self.queue is not None:
+            self.queue.add(row, kind, day, offset, service_days)
+            return None
         return self.world.env.process(self._request(row, kind, day, offset, service_days))
+
+    def _advance(self, day: int, final: bool) -> None:
+        """Run the compiled queue up to day ``day``'s step (the end of the run if ``final``):
+        log the requests that ended and keep the issues they opened for their closing day."""
+        assert self.queue is not None
+        w = self.world
+        pop = w.pop
+        out = self.queue.advance(
+            day,
+            Customers(
+                pop.satisfaction,
+                pop.unresolved,
+                pop.last_valued_touch_day,
+                w.present,
+                pop.has_account_manager,
+            ),
+            final=final,
+        )
+        if out.rows.size:
+            w.service_log.append(
+                customer_id=out.rows,
+                day=out.days,
+                wait_hours=out.wait_hours,
+                served=out.served,
+                kind=out.kinds,
+            )
+        for row, close in zip(out.issue_rows.tolist(), out.issue_closes.tolist(), strict=True):
+            self._closing.setdefault(close, []).append(np.array([row]))
 
     def _service_minutes(self, size: int) -> np.ndarray:
         """``size`` service times in minutes from the scenario's distribution."""
@@ -215,7 +277,7 @@ class ServiceDesk:
         self.world.pop.unresolved[rows] += 1
         self._closing.setdefault(close, []).append(rows)
 
-    def call(self, row: int, day: int) -> simpy.Process:
+    def call(self, row: int, day: int) -> simpy.Process | None:
         """An outbound call to ``row`` (a contact policy's proactive call) on the agents' pool."""
         return self.start(row, CALL, day)
 

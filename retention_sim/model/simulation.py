@@ -335,6 +335,7 @@ PROCESSES: tuple[tuple[str, str], ...] = (
     ("tier reviews", "sets tiers from each qualification window, half a day before it ends"),
     ("competitor campaigns", "random competitor campaigns, a Poisson process"),
     ("service requests", "one per request: queue for an agent, be served or give up"),
+    ("desk queue", "instead of those, with the kernels on: the compiled queue, once a day"),
     ("journeys", "one per customer in a journey: waits for each step, then queues its message"),
 )
 
