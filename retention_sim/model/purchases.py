@@ -143,6 +143,15 @@ class Purchases:
             self._track(p * can, basket)
         return buyers
 
+    def _track(self, p: np.ndarray, basket: np.ndarray | None) -> None:
+        assert self.tracker is not None
+        pop = self.world.pop
+        mean = self.spend_shape[pop.segment] / pop.spend_nu
+        if basket is not None:
+            mean = mean * basket
+        self.tracker.no_purchase_log += np.log1p(-np.minimum(p, 1.0 - 1e-16))
+        self.tracker.expected_spend += p * mean
+
     def buyers_compiled(self, day: int, u: np.ndarray) -> np.ndarray:
         """Today's buyers by the compiled kernel: exactly what :meth:`buyers_reference` returns.
 
