@@ -96,6 +96,15 @@ class EventLog:
             for f, col in zip(self.fields, cols, strict=True):
                 self._chunks[f].append(np.asarray(col))
 
+    def chunks(self, field: str, start: int = 0) -> list[np.ndarray]:
+        """The arrays of ``field`` as appended, from the ``start``-th on (records packed first).
+
+        A reader that remembers how many it has seen reads only what was appended since; the
+        chunks are never merged or reordered.
+        """
+        self._flush()
+        return self._chunks[field][start:]
+
     def arrays(self) -> dict[str, np.ndarray]:
         """The concatenated records, one array per field."""
         self._flush()

@@ -17,15 +17,26 @@ from .purchases import book_purchases
 from .random_streams import counter_uniform
 from .world import World
 
-__all__ = ["reachable_churned", "reactivate"]
+__all__ = ["GONE_FOR_GOOD", "reachable", "reachable_churned", "reactivate"]
 
-_GONE_FOR_GOOD = (CAUSES.index("death"), CAUSES.index("relocation"))
+#: The churn causes no message can answer (death, relocation).
+GONE_FOR_GOOD = (CAUSES.index("death"), CAUSES.index("relocation"))
+
+
+def reachable(world: World, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` are churned customers a win-back message could still reach (a mask)."""
+    pop = world.pop
+    out = pop.stage[rows] == Stage.CHURNED
+    cause = pop.churn_cause[rows]
+    for gone in GONE_FOR_GOOD:  # as np.isin, without its sort on a few rows
+        out &= cause != gone
+    return out
 
 
 def reachable_churned(world: World) -> np.ndarray:
     """Rows of churned customers a win-back message could still reach."""
     pop = world.pop
-    return np.flatnonzero((pop.stage == Stage.CHURNED) & ~np.isin(pop.churn_cause, _GONE_FOR_GOOD))
+    return np.flatnonzero((pop.stage == Stage.CHURNED) & ~np.isin(pop.churn_cause, GONE_FOR_GOOD))
 
 
 def reactivate(world: World, rows: np.ndarray, day: int) -> None:

@@ -48,7 +48,7 @@ from .programmes import Membership, Referrals
 from .responses import ChannelRates, Responses, deliver_responses
 from .schedule import firing_days
 from .surveys import answer_survey
-from .triggers import TierUpNotices, triggered
+from .triggers import Triggers
 
 __all__ = ["ContactEngine", "REFUSAL_REASONS"]
 
@@ -95,7 +95,7 @@ class ContactEngine:
         self.offers = Offers(world)
         self.rfm = RfmSegments(n)
         self.journeys = Journeys(world, self.campaigns)
-        self.tier_notices = TierUpNotices(world, self.campaigns)
+        self.triggers = Triggers(world, self.campaigns)
         start, horizon = world.scenario.calendar.start, world.horizon
         self.fires = [firing_days(c.cadence, start, horizon) for c in self.campaigns]
         progs = policy.programmes
@@ -168,13 +168,7 @@ class ContactEngine:
 
     def collect(self, day: int) -> list[Send]:
         """What every campaign sends today, in campaign order, then the journey steps due."""
-        w = self.world
-        pres = w.present
-        needs_recency = any(
-            c.type == "win_back" or (c.cadence is not None and c.cadence.trigger is not None)
-            for c in self.campaigns
-        )
-        recency = day - w.pop.last_purchase_day if needs_recency else None
+        pres = self.world.present
         out: list[Send] = []
         for i, c in enumerate(self.campaigns):
             fires = self.fires[i]
@@ -187,10 +181,7 @@ class ContactEngine:
             if c.type == "journey":
                 self.journeys.start(i, day, self.audience)
                 continue
-            if c.type == "tier_up":
-                cand = self.tier_notices.candidates(i, c, day)
-            else:
-                cand = np.flatnonzero(triggered(w, c, day, recency))
+            cand = self.triggers.candidates(i, c, day)
             if cand.size:  # candidates are few: filter the audience on them only
                 cand = cand[self.audience(c.audience, cand, day)]
             if cand.size:

@@ -5,6 +5,11 @@ A journey starts for a new customer on the day they arrive, or for a lapsed cust
 lapse (keyed on the last purchase day). Its steps at day 0 go out that day; for the later ones
 the customer's process waits and queues each step for the contact step of its day. With
 ``stop_on_purchase`` a step is dropped when the customer bought after the journey started.
+
+The new customers of a day are read from an event list, not from every row: the rows of the
+base when the engine was built by their arrival day, and the rows of the purchases booked since
+(an arrival books its first purchase; :class:`~.triggers.Bookings`). :func:`_arrived_reference`
+is the scan it replaces (for the tests).
 """
 
 from __future__ import annotations
@@ -18,8 +23,36 @@ from ...config.policy import Campaign
 from ...vocabulary import NEVER, Stage
 from ..world import World
 from .programmes import AudienceFilter
+from .triggers import Bookings, RowsBy, base_rows, sorted_unique
 
-__all__ = ["Journeys"]
+__all__ = ["Journeys", "NewCustomers"]
+
+
+class NewCustomers:
+    """Who arrived on a given day, asked on that day (by any number of journeys)."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        rows = base_rows(world)
+        self.start = RowsBy(rows, world.pop.acquired_day[rows])
+        self.bookings = Bookings(world)
+        self.day = NEVER
+        #: The rows booked on ``day`` read so far.
+        self.booked: list[np.ndarray] = []
+
+    def on(self, day: int) -> np.ndarray:
+        """The rows present today that arrived today, sorted."""
+        w = self.world
+        if day != self.day:
+            self.day, self.booked = day, []
+        self.booked += [r[d == day] for r, d in self.bookings.read()]
+        rows = np.concatenate([self.start.of(day), *self.booked])
+        return sorted_unique(rows[w.present[rows] & (w.pop.acquired_day[rows] == day)])
+
+
+def _arrived_reference(world: World, day: int) -> np.ndarray:
+    """:meth:`NewCustomers.on` by a scan of every row."""
+    return np.flatnonzero(world.present & (world.pop.acquired_day == day))
 
 
 class Journeys:
@@ -35,8 +68,15 @@ class Journeys:
             for i, c in enumerate(campaigns)
             if c.type == "journey"
         }
-        #: day → [(campaign, step, row)] queued for that day's contact step
-        self.due: dict[int, list[tuple[int, int, int]]] = {}
+        #: day → (campaign, step) → rows queued for that day's contact step: arrays (the
+        #: journeys started that day) and single rows (queued by a customer's process)
+        self.due: dict[int, dict[tuple[int, int], tuple[list[np.ndarray], list[int]]]] = {}
+        new = any(c.type == "journey" and c.start == "new_customer" for c in campaigns)
+        self.new_customers = NewCustomers(world) if new else None
+
+    def _arrived(self, day: int) -> np.ndarray:
+        assert self.new_customers is not None
+        return self.new_customers.on(day)
 
     def start(self, i: int, day: int, audience: AudienceFilter) -> None:
         """Start journey campaign ``i`` for today's new customers (or newly lapsed ones)."""
@@ -45,7 +85,7 @@ class Journeys:
         c = self.campaigns[i]
         key = self.key[i]
         if c.start == "new_customer":
-            cand = np.flatnonzero(w.present & (pop.acquired_day == day))
+            cand = self._arrived(day)
         else:  # lapsed: once per lapse (keyed by the last purchase day)
             cand = np.flatnonzero(
                 w.present & (pop.stage == Stage.LAPSED) & (key < pop.last_purchase_day)
@@ -58,12 +98,15 @@ class Journeys:
             pop.last_purchase_day[cand],
             day if c.start == "new_customer" else pop.last_purchase_day[cand],
         )
-        first = [s for s, st in enumerate(c.steps) if st.after_days == 0]
-        today = self.due.setdefault(day, [])
-        for r in cand.tolist():
-            for s in first:
-                today.append((i, s, r))
-            if len(c.steps) > len(first):
+        today = self.due.setdefault(day, {})
+        later = False
+        for s, st in enumerate(c.steps):
+            if st.after_days == 0:
+                today.setdefault((i, s), ([], []))[0].append(cand)
+            else:
+                later = True
+        if later:
+            for r in cand.tolist():
                 w.env.process(self._journey(i, r, day))
 
     def _journey(self, c_idx: int, row: int, day0: int) -> Generator[Any, Any, None]:
@@ -77,7 +120,8 @@ class Journeys:
             yield env.timeout(step.after_days - prev - (0.5 if prev == 0 else 0.0))
             prev = step.after_days
             # queued for the contact step of day0 + after_days
-            self.due.setdefault(day0 + step.after_days, []).append((c_idx, s_idx, row))
+            due = self.due.setdefault(day0 + step.after_days, {})
+            due.setdefault((c_idx, s_idx), ([], []))[1].append(row)
 
     def due_today(self, day: int) -> list[tuple[int, int, np.ndarray]]:
         """The steps due today as ``(campaign, step, rows)``, per (campaign, step) in order.
@@ -88,15 +132,13 @@ class Journeys:
         w = self.world
         pop = w.pop
         out: list[tuple[int, int, np.ndarray]] = []
-        due = self.due.pop(day, [])
-        if not due:
-            return out
-        arr = np.array(due, dtype=np.int64)
-        for c_idx, s_idx in sorted({(int(a), int(b)) for a, b in arr[:, :2]}):
-            sel = arr[(arr[:, 0] == c_idx) & (arr[:, 1] == s_idx), 2]
+        due = self.due.pop(day, {})
+        for c_idx, s_idx in sorted(due):
+            parts, single = due[c_idx, s_idx]
+            sel = np.concatenate([*parts, np.array(single, dtype=np.int64)])
             sel = sel[w.present[sel]]
             if self.campaigns[c_idx].stop_on_purchase:
                 sel = sel[pop.last_purchase_day[sel] <= self.key[c_idx][sel]]
             if sel.size:
-                out.append((c_idx, s_idx, np.unique(sel)))
+                out.append((c_idx, s_idx, sorted_unique(sel)))
         return out
