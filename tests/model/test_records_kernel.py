@@ -78,3 +78,19 @@ def test_a_whole_run_records_the_same_days(monkeypatch):
     got = simulate(sc, pol, seed=5, customers=2000, days=120)
     assert got.summary == ref.summary
     assert got.daily.equals(ref.daily)
+
+
+def test_the_compiled_drift_is_the_reference_s(monkeypatch):
+    from retention_sim.model.satisfaction import drift
+
+    world, _ = _random_state("default", "bau_default", 3)
+    start = world.pop.satisfaction.copy()
+    after = {}
+    for impl in ("numpy", "numba"):
+        monkeypatch.setenv(kernels.ENV, impl)
+        world.pop.satisfaction[:] = start
+        drift(world)
+        after[impl] = world.pop.satisfaction.copy()
+    np.testing.assert_array_equal(after["numba"], after["numpy"])
+    moved = after["numpy"] != start
+    assert moved[world.present].mean() > 0.99 and not moved[~world.present].any()
