@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..vocabulary import CHANNELS
+from .kernels import compiled, njit
 from .population import Population
 from .world import World
 
@@ -51,15 +52,40 @@ class Fatigue:
 
     def totals(self, day: int) -> None:
         """Every row's total fatigue after today's contacts, for the annoyance hazard, and the
-        day's mean and share over tolerance among the customers present."""
+        day's mean and share over tolerance among the customers present (the sum in row
+        order, by the compiled pass :func:`_totals_kernel` or by NumPy: the same bits)."""
         w = self.world
         pop = w.pop
-        ftot = pop.fatigue.sum(axis=1)
+        if compiled():
+            ftot = np.empty(pop.capacity, dtype=np.float32)
+            n, total, over = _totals_kernel(pop.fatigue, pop.fatigue_tolerance, w.present, ftot)
+        else:
+            ftot = pop.fatigue.sum(axis=1)
+            here = ftot[w.present]
+            n = here.size
+            total = float(np.cumsum(here, dtype=np.float64)[-1]) if n else 0.0
+            over = int(np.count_nonzero((ftot > pop.fatigue_tolerance) & w.present))
         w.today.fatigue_total = ftot
-        n = int(w.present.sum())
         if n:
-            w.log.set("fatigue_mean", float(np.sum(ftot, where=w.present, dtype=np.float64)) / n)
-            w.log.set(
-                "over_tolerance_share",
-                float(np.count_nonzero((ftot > pop.fatigue_tolerance) & w.present)) / n,
-            )
+            w.log.set("fatigue_mean", total / n)
+            w.log.set("over_tolerance_share", float(over) / n)
+
+
+@njit
+def _totals_kernel(fatigue, tolerance, present, out):
+    """Each row's total over channels (float32, in channel order, as NumPy's ``sum(axis=1)``)
+    into ``out``; returns the customers present, their total (float64, in row order) and how
+    many are over their tolerance."""
+    n = 0
+    total = 0.0
+    over = 0
+    for i in range(out.size):
+        s = fatigue[i, 0]
+        for k in range(1, fatigue.shape[1]):
+            s = s + fatigue[i, k]
+        out[i] = s
+        if present[i]:
+            n += 1
+            total += np.float64(s)
+            over += s > tolerance[i]
+    return n, total, over

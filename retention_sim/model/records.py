@@ -8,40 +8,111 @@ import numpy as np
 
 from ..vocabulary import STAGES
 from .enrolment import enrolment_of
+from .kernels import compiled, njit
 from .perks import holders, perk_of
 from .world import World
 
-__all__ = ["record_day"]
+__all__ = ["record_day", "stocks_reference"]
 
 
 def record_day(world: World, day: int) -> None:
     """The day's stock variables: customers by stage and tier, satisfaction, pressure, issues.
 
     With an enrolment section, ``tier_<name>`` counts members only and ``loyalty_members``
-    counts them; with a tenure perk, ``perk_holders`` counts the holders in the base.
+    counts them; with a tenure perk, ``perk_holders`` counts the holders in the base. The
+    counts and sums come from one compiled pass over the rows (:func:`_stocks_kernel`) or from
+    its NumPy reference (:func:`stocks_reference`); the satisfaction sum is taken in row
+    order by both, so they agree to the last bit.
     """
     pop = world.pop
     log = world.log
+    sc = world.scenario
+    enrolled = enrolment_of(sc) is not None
+    if compiled():
+        stocks = _stocks_compiled(world, enrolled)
+    else:
+        stocks = stocks_reference(world, enrolled)
+    stage_counts, n_present, n_initial, sat_sum, unresolved, members, tiers = stocks
+    for k, name in enumerate(STAGES):
+        log.set(f"customers_{name}", float(stage_counts[k]))
+    log.set("customers", float(n_present))
+    log.set("customers_initial_base", float(n_initial))
+    # mean satisfaction of the customers in the base (0 when nobody is: results hold no NaN)
+    log.set("satisfaction_mean", sat_sum / n_present if n_present else 0.0)
+    log.set("competitor_pressure", world.today.competitor_pressure)
+    log.set("unresolved_issues", float(unresolved))
+    if sc.loyalty.enabled:
+        if enrolled:
+            log.set("loyalty_members", float(members))
+        for k, tier_name in enumerate(pop.tier_names):
+            log.set(f"tier_{tier_name}", float(tiers[k]))
+        if perk_of(sc) is not None:
+            held = holders(world, slice(None), day) & world.present
+            log.set("perk_holders", float(np.count_nonzero(held)))
+
+
+Stocks = tuple[np.ndarray, int, int, float, int, int, np.ndarray]
+
+
+def stocks_reference(world: World, enrolled: bool) -> Stocks:
+    """The day's stocks in NumPy: customers per stage (every row with a stage), present,
+    present of the starting base, the sum of their satisfaction (in row order), their open
+    issues, the members among them (``enrolled``: the enrolment section's members, else all)
+    and the members per tier."""
+    pop = world.pop
+    present = world.present
     known = pop.stage[pop.stage >= 0]
     counts = np.bincount(known, minlength=len(STAGES))
-    for k, name in enumerate(STAGES):
-        log.set(f"customers_{name}", float(counts[k]))
-    present = world.present
-    n_present = int(np.count_nonzero(present))
-    log.set("customers", float(n_present))
-    log.set("customers_initial_base", float(np.count_nonzero(present[: pop.n_initial])))
-    # mean satisfaction of the customers in the base (0 when nobody is: results hold no NaN)
-    sat = float(np.sum(pop.satisfaction, where=present)) / n_present if n_present else 0.0
-    log.set("satisfaction_mean", sat)
-    log.set("competitor_pressure", world.today.competitor_pressure)
-    log.set("unresolved_issues", float(np.sum(pop.unresolved, where=present)))
-    if world.scenario.loyalty.enabled:
-        members = present
-        if enrolment_of(world.scenario) is not None:
-            members = present & pop.enrolled
-            log.set("loyalty_members", float(np.count_nonzero(members)))
-        for k, tier_name in enumerate(pop.tier_names):
-            log.set(f"tier_{tier_name}", float(np.count_nonzero((pop.tier == k) & members)))
-        if perk_of(world.scenario) is not None:
-            held = holders(world, slice(None), day) & present
-            log.set("perk_holders", float(np.count_nonzero(held)))
+    sat = pop.satisfaction[present]
+    sat_sum = float(np.cumsum(sat)[-1]) if sat.size else 0.0  # in row order, as the kernel
+    members = present & pop.enrolled if enrolled else present
+    tiers = np.array(
+        [np.count_nonzero((pop.tier == k) & members) for k in range(len(pop.tier_names))]
+    )
+    return (
+        counts,
+        int(np.count_nonzero(present)),
+        int(np.count_nonzero(present[: pop.n_initial])),
+        sat_sum,
+        int(np.sum(pop.unresolved[present], dtype=np.int64)),
+        int(np.count_nonzero(members)),
+        tiers,
+    )
+
+
+def _stocks_compiled(world: World, enrolled: bool) -> Stocks:
+    pop = world.pop
+    counts = np.zeros(len(STAGES), dtype=np.int64)
+    tiers = np.zeros(len(pop.tier_names), dtype=np.int64)
+    n_present, n_initial, sat_sum, unresolved, members = _stocks_kernel(
+        pop.stage, world.present, pop.n_initial, pop.satisfaction, pop.unresolved, pop.tier,
+        pop.enrolled, enrolled, counts, tiers,
+    )  # fmt: skip
+    return counts, n_present, n_initial, sat_sum, unresolved, members, tiers
+
+
+@njit
+def _stocks_kernel(stage, present, n0, satisfaction, unresolved, tier, enrolled, use_enrolled,
+                   counts, tiers):  # fmt: skip
+    """What :func:`stocks_reference` counts, in one pass (``counts``, ``tiers`` filled in)."""
+    n_present = 0
+    n_initial = 0
+    sat_sum = 0.0
+    open_issues = 0
+    members = 0
+    for i in range(stage.size):
+        st = stage[i]
+        if st >= 0:
+            counts[st] += 1
+        if present[i]:
+            n_present += 1
+            if i < n0:
+                n_initial += 1
+            sat_sum += satisfaction[i]
+            open_issues += unresolved[i]
+            if not use_enrolled or enrolled[i]:
+                members += 1
+                t = tier[i]
+                if t < tiers.size:
+                    tiers[t] += 1
+    return n_present, n_initial, sat_sum, open_issues, members
