@@ -2,19 +2,19 @@
 NumPy references.
 
 Each mechanism that has a compiled kernel keeps a readable NumPy reference of the same step
-beside it, in its own module; a test checks the two agree on random states. The kernels are
-compiled with ``cache=True`` (the machine code is kept in ``__pycache__`` beside the module, so
-only the first process after an install compiles) and without ``fastmath`` (IEEE arithmetic in
-the written order). A kernel may call another (a helper such as the counter hash of
+beside it, in its own module; a test checks the two agree on random states (to the last bit,
+or where the kernel's ``exp`` is the C library's and the reference's NumPy's, within the stated
+units in the last place). The kernels are compiled with ``cache=True`` (the machine code is kept
+in ``__pycache__`` beside the module, so only the first process after an install compiles,
+about 10 s for all of them) and without ``fastmath`` (IEEE arithmetic in the written order, no
+fused multiply-adds). A kernel may call another (a helper such as the counter hash of
 :mod:`.random_streams`); numba's disk cache then keys the caller on its own module's source
 only, so editing a helper in another module needs the callers' ``__pycache__`` entries removed.
 
-The references run by default: ``RETENTION_SIM_KERNELS=numba`` in the environment switches
-the kernels on (read when a run is assembled; worker processes inherit it), with numba
-installed (``pip install retention-sim[fast]``). Churn and the contact deliveries have kernels
-yet; on their own they do not pay for numba's import and cache load in each process
-(docs/performance.md, "Compiled kernels"); the default turns to ``numba`` once the fused
-kernels do.
+The kernels run by default (numba is a dependency); ``RETENTION_SIM_KERNELS=numpy`` in the
+environment runs the NumPy references instead (read when a run is assembled; worker processes
+inherit it). Where numba cannot be imported the references run. docs/performance.md lists the
+kernels and what they save.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ __all__ = ["njit", "compiled", "cache_stats", "HAVE_NUMBA", "ENV", "DEFAULT"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: The environment variable that picks the implementation: ``numpy`` (default) or ``numba``.
+#: The environment variable that picks the implementation: ``numba`` (default) or ``numpy``.
 ENV = "RETENTION_SIM_KERNELS"
 #: The implementation used when the environment does not say.
-DEFAULT = "numpy"
+DEFAULT = "numba"
 
 # numba is imported on a kernel's first call, not here: a process that never runs one (a
 # command refusing its input, a report's kernel) does not pay its half-second import
