@@ -203,6 +203,9 @@ class Purchases:
 _EMPTY = np.zeros(0)
 
 
+_BLOCK = 2048  # rows per block of the candidates kernel (its buffers stay in L1)
+
+
 @njit
 def _candidates_kernel(
     day, u, present, stage, stage_mult, last_purchase_day, rate, calendar, sat, sat_top,
@@ -220,41 +223,71 @@ def _candidates_kernel(
     kept when its uniform is below an upper bound of the probability: the satisfaction factor
     at its largest over [0, 1] (``sat_top``, with a margin far above rounding), the boost, the
     rate and the fitted hazard, and ``1 − e^(−m) ≤ m``. A satisfaction outside [0, 1] keeps
-    the row. ``boost`` and ``extra`` are empty when not set today.
+    the row. ``boost`` and ``extra`` are empty when not set today. Block by block: the bound
+    of every row by :func:`_bounds` (branch-free, over the block's slices from 0, so that it
+    is vectorised), then the rows kept.
     """
     has_boost = boost.size > 0
     has_extra = extra.size > 0
+    a_buf = np.empty(_BLOCK)
+    keep_buf = np.empty(_BLOCK, dtype=np.bool_)
     n = 0
-    for i in range(present.size):
-        if not present[i] or last_purchase_day[i] == day:  # arrivals bought already today
-            continue
+    for lo in range(0, present.size, _BLOCK):
+        hi = min(lo + _BLOCK, present.size)
+        a_out, keep = a_buf[: hi - lo], keep_buf[: hi - lo]
+        _bounds(
+            day, u[lo:hi], present[lo:hi], stage[lo:hi], stage_mult, last_purchase_day[lo:hi],
+            rate[lo:hi], calendar, sat[lo:hi], sat_top,
+            loyalty, reward_sens[lo:hi], points[lo:hi], inv_redemption, goal_gradient,
+            last_reward_day[lo:hi], post_reward_days, dip32,
+            gift, window_spend[lo:hi], inv_threshold, gift_day[lo:hi], window_first,
+            boost[lo:hi] if has_boost else boost, has_boost,
+            extra[lo:hi] if has_extra else extra, has_extra, a_out, keep,
+        )  # fmt: skip
+        for t in range(keep.size):
+            if keep[t]:
+                rows[n] = lo + t
+                partial[n] = a_out[t]
+                n += 1
+    return n
+
+
+@njit
+def _bounds(
+    day, u, present, stage, stage_mult, last_purchase_day, rate, calendar, sat, sat_top,
+    loyalty, reward_sens, points, inv_redemption, goal_gradient,
+    last_reward_day, post_reward_days, dip32,
+    gift, window_spend, inv_threshold, gift_day, window_first,
+    boost, has_boost, extra, has_extra, a_out, keep,
+):  # fmt: skip
+    """One block of :func:`_candidates_kernel`: each row's factors before satisfaction into
+    ``a_out`` and whether it is kept into ``keep``."""
+    for t in range(u.size):
         r = 1.0
         if loyalty:
-            s = reward_sens[i]
-            progress = min(points[i] * inv_redemption, 1.0)
+            s = reward_sens[t]
+            progress = min(points[t] * inv_redemption, 1.0)
             if gift:
                 g = (
                     0.0
-                    if gift_day[i] >= window_first
-                    else min(window_spend[i] * inv_threshold, 1.0)
+                    if gift_day[t] >= window_first
+                    else min(window_spend[t] * inv_threshold, 1.0)
                 )
                 progress = max(progress, g)
             r = 1.0 + (goal_gradient * progress) * np.float64(s)
-            if day - last_reward_day[i] < post_reward_days:
-                r = max(0.0, np.float64(np.float32(1.0) - dip32 * s))
-        a = stage_mult[stage[i]] * r
+            dip = max(0.0, np.float64(np.float32(1.0) - dip32 * s))
+            r = dip if day - last_reward_day[t] < post_reward_days else r
+        a = stage_mult[stage[t]] * r
         a *= calendar
         bound = a * sat_top
         if has_boost:
-            bound *= boost[i]
-        bound *= rate[i]
+            bound *= boost[t]
+        bound *= rate[t]
         if has_extra:
-            bound += extra[i]
-        if u[i] < bound or not (0.0 <= sat[i] <= 1.0):
-            rows[n] = i
-            partial[n] = a
-            n += 1
-    return n
+            bound += extra[t]
+        a_out[t] = a
+        can = present[t] and last_purchase_day[t] != day  # arrivals bought already today
+        keep[t] = can and (u[t] < bound or not (0.0 <= sat[t] <= 1.0))
 
 
 def _close_purchase_cycles(world: World, rows: np.ndarray) -> None:
