@@ -12,6 +12,7 @@ from typing import cast
 import numpy as np
 
 from ..config.policy import RFM_SEGMENTS
+from .ranking import stable_argsort
 from .value import deciles, predicted_value
 from .world import World
 
@@ -35,7 +36,7 @@ def _rank_share(values: np.ndarray) -> np.ndarray:
             counts = np.bincount(values - lo)
             below = np.cumsum(counts) - counts
             return below[values - lo] / n
-    order = np.argsort(values, kind="stable")
+    order = stable_argsort(values)
     ranked = values[order]
     first = np.arange(n)
     first[1:][ranked[1:] == ranked[:-1]] = 0  # a tie keeps the rank of its run's first member

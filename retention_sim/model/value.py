@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .ranking import stable_argsort
 from .world import World
 
 __all__ = ["VALUE_HORIZON_DAYS", "predicted_value", "deciles"]
@@ -44,5 +45,5 @@ def deciles(values: np.ndarray) -> np.ndarray:
     if n == 0:
         return np.zeros(0, dtype=np.int8)
     rank = np.empty(n, dtype=np.int64)
-    rank[np.argsort(values, kind="stable")] = np.arange(n)
+    rank[stable_argsort(values)] = np.arange(n)
     return (1 + (10 * rank) // n).astype(np.int8)
