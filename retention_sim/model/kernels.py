@@ -13,8 +13,14 @@ only, so editing a helper in another module needs the callers' ``__pycache__`` e
 
 The kernels run by default (numba is a dependency); ``RETENTION_SIM_KERNELS=numpy`` in the
 environment runs the NumPy references instead (read when a run is assembled; worker processes
-inherit it). Where numba cannot be imported the references run. docs/performance.md lists the
-kernels and what they save.
+inherit it). Where numba is missing or cannot be imported the references run.
+docs/performance.md lists the kernels and what they save.
+
+numba's disk cache checks a kernel against its own file only, and freezes the module-level
+constants it reads (the stage and cause codes of :mod:`retention_sim.vocabulary`, the helpers
+of other modules) when it compiles: after editing :mod:`retention_sim.vocabulary` or a helper,
+remove the ``__pycache__/*.nbi``/``*.nbc`` files of the package (an install from a fresh copy
+has none).
 """
 
 from __future__ import annotations
@@ -106,4 +112,20 @@ def compiled() -> bool:
     value = os.environ.get(ENV, DEFAULT).strip().lower() or DEFAULT
     if value not in ("numba", "numpy"):
         raise ValueError(f"{ENV} must be 'numba' or 'numpy', not {value!r}")
-    return HAVE_NUMBA and value == "numba"
+    return value == "numba" and _numba_imports()
+
+
+_IMPORTS: list[bool] = []  # whether numba imports in this process (tried once)
+
+
+def _numba_imports() -> bool:
+    """Whether numba is installed and imports (a broken install runs the references)."""
+    if not _IMPORTS:
+        ok = HAVE_NUMBA
+        if ok:
+            try:
+                import numba  # noqa: F401
+            except Exception:  # noqa: BLE001 - any failure to import: the references run
+                ok = False
+        _IMPORTS.append(ok)
+    return _IMPORTS[0]

@@ -122,27 +122,76 @@ def _mix64(x):
 
 
 @njit
-def counter_start(seed):
-    """The hash of the seed, before any key (``seed``: a uint64)."""
+def counter_start(seed: int) -> int:
+    """The hash of the seed, before any key (a kernel helper).
+
+    Parameters
+    ----------
+    seed
+        The replication's seed, taken as a uint64.
+
+    Returns
+    -------
+    int
+        The uint64 state :func:`counter_key` hashes the keys into.
+    """
     return _mix64(np.uint64(seed) * _GOLD)
 
 
 @njit
-def counter_key(h, k):
-    """The hash ``h`` with one more key ``k`` (an integer, taken as a uint64 as NumPy casts)."""
+def counter_key(h: int, k: int) -> int:
+    """The hash ``h`` with one more key ``k`` (a kernel helper).
+
+    Parameters
+    ----------
+    h
+        The uint64 state so far (:func:`counter_start`, then one call per key).
+    k
+        The key (customer, day, channel, message of the day), taken as a uint64 as NumPy
+        casts it.
+
+    Returns
+    -------
+    int
+        The new uint64 state.
+    """
     return _mix64(h ^ (np.uint64(k) + _GOLD))
 
 
 @njit
-def counter_draw(h, stream):
-    """The uniform of the stream keyed ``stream`` (:func:`stream_keys`) for the keys hashed
-    in ``h``: what :func:`counter_uniforms` gives, bit for bit."""
+def counter_draw(h: int, stream: int) -> float:
+    """The uniform of one stream for the keys hashed in ``h`` (a kernel helper): what
+    :func:`counter_uniforms` gives, bit for bit.
+
+    Parameters
+    ----------
+    h
+        The uint64 state after every key.
+    stream
+        The stream's key (:func:`stream_keys`).
+
+    Returns
+    -------
+    float
+        A uniform in [0, 1).
+    """
     g = _mix64(h ^ np.uint64(stream))
     return np.float64(g >> np.uint64(11)) * _UNIT
 
 
 def stream_keys(streams: tuple[str, ...]) -> np.ndarray:
-    """The streams' keys (the CRC-32 of their names) as the kernels take them."""
+    """The streams' keys (the CRC-32 of their names) as the kernels take them.
+
+    Parameters
+    ----------
+    streams
+        The streams' names.
+
+    Returns
+    -------
+    numpy.ndarray
+        One uint64 per stream.
+    """
     return np.array([zlib.crc32(s.encode("utf-8")) for s in streams], dtype=np.uint64)
 
 
@@ -160,8 +209,19 @@ def _uniforms_kernel(seed, streams, keys, out):
 def counter_uniforms_compiled(
     seed: int, streams: tuple[str, ...], *keys: np.ndarray | int
 ) -> list[np.ndarray]:
-    """:func:`counter_uniforms` by the kernels' hash (:func:`counter_key`, :func:`counter_draw`),
-    one flat array per stream over the broadcast keys: the same numbers, bit for bit."""
+    """:func:`counter_uniforms` by the kernels' hash (:func:`counter_key`, :func:`counter_draw`):
+    the same numbers, bit for bit (for the test of the hash).
+
+    Parameters
+    ----------
+    seed, streams, keys
+        As :func:`counter_uniforms`.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One flat array per stream over the broadcast keys.
+    """
     cast = [np.asarray(k).astype(np.uint64) for k in keys]
     shape = np.broadcast_shapes(*(c.shape for c in cast))
     flat = np.stack([np.broadcast_to(c, shape).ravel() for c in cast])

@@ -12,7 +12,7 @@ from .kernels import compiled, njit
 from .perks import holders, perk_of
 from .world import World
 
-__all__ = ["record_day", "stocks_reference"]
+__all__ = ["record_day", "stocks_reference", "Stocks"]
 
 
 def record_day(world: World, day: int) -> None:
@@ -55,10 +55,22 @@ Stocks = tuple[np.ndarray, int, int, float, int, int, np.ndarray]
 
 
 def stocks_reference(world: World, enrolled: bool) -> Stocks:
-    """The day's stocks in NumPy: customers per stage (every row with a stage), present,
-    present of the starting base, the sum of their satisfaction (in row order), their open
-    issues, the members among them (``enrolled``: the enrolment section's members, else all)
-    and the members per tier."""
+    """The day's stocks in NumPy (the reference of the compiled pass).
+
+    Parameters
+    ----------
+    world
+        The run.
+    enrolled
+        Whether members are the enrolment section's (else everyone present is one).
+
+    Returns
+    -------
+    Stocks
+        Customers per stage (every row with a stage), present, present of the starting base,
+        the sum of their satisfaction (in row order), their open issues, the members among
+        them and the members per tier.
+    """
     pop = world.pop
     present = world.present
     known = pop.stage[pop.stage >= 0]

@@ -114,3 +114,12 @@ def test_the_switch_names_what_it_accepts(monkeypatch):
         kernels.compiled()
     monkeypatch.setenv(kernels.ENV, "numpy")
     assert not kernels.compiled()
+
+
+def test_a_numba_that_does_not_import_runs_the_references(monkeypatch):
+    import sys
+
+    monkeypatch.setenv(kernels.ENV, "numba")
+    monkeypatch.setattr(kernels, "_IMPORTS", [])
+    monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` raises ImportError
+    assert not kernels.compiled()  # (monkeypatch restores numba and the memo afterwards)
