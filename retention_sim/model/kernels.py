@@ -2,9 +2,9 @@
 NumPy references.
 
 Each mechanism that has a compiled kernel keeps a readable NumPy reference of the same step
-beside it, in its own module; a test checks the two agree on random states (to the last bit,
-or where the kernel's ``exp`` is the C library's and the reference's NumPy's, within the stated
-units in the last place). The kernels are compiled with ``cache=True`` (the machine code is kept
+beside it, in its own module; a test checks the two agree on random states, to the last bit
+(where a step needs ``exp``, NumPy computes it before the kernel: its SIMD routine differs from
+the C library's in the last bit of about one value in twenty). The kernels are compiled with ``cache=True`` (the machine code is kept
 in ``__pycache__`` beside the module, so only the first process after an install compiles,
 about 10 s for all of them) and without ``fastmath`` (IEEE arithmetic in the written order, no
 fused multiply-adds). A kernel may call another (a helper such as the counter hash of

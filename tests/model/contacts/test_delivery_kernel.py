@@ -149,3 +149,15 @@ def test_a_whole_run_is_the_same_with_the_kernel_and_with_the_reference(
     monkeypatch.setenv(kernels.ENV, "numba")
     got = simulate(sc, pol, seed=6, customers=2000, days=200)
     assert got.summary == ref.summary
+
+
+def test_the_kernel_reads_the_reference_s_ratios_to_the_last_bit():
+    """The ratios the delivery kernel draws with (its open probability's ``exp`` is then
+    NumPy's, the reference's) are :meth:`Fatigue.ratio`'s, bit for bit."""
+    from retention_sim.model.contacts.responses import _ratio_kernel
+
+    world, mech, rows, _, _, _ = _random_state(2, "default", "bau_default")
+    got = np.empty(rows.size)
+    _ratio_kernel(rows, world.pop.fatigue, world.pop.fatigue_tolerance, got)
+    np.testing.assert_array_equal(got, mech.fatigue.ratio(rows))
+    assert (world.pop.fatigue_tolerance[rows] == 0).any()  # the 1e-9 floor is exercised
