@@ -36,6 +36,8 @@ class Fatigue:
         half = np.array([c.fatigue_half_life_days if c else 1.0 for c in chans])
         #: Share of the stock kept from one day to the next, per channel.
         self.keep = (0.5 ** (1.0 / half)).astype(np.float32)
+        #: Whether :meth:`totals` uses the compiled pass (see :mod:`.kernels`).
+        self.compiled = compiled()
 
     def decay(self, day: int) -> None:
         """A day's decay of every stock."""
@@ -56,7 +58,7 @@ class Fatigue:
         order, by the compiled pass :func:`_totals_kernel` or by NumPy: the same bits)."""
         w = self.world
         pop = w.pop
-        if compiled():
+        if self.compiled:
             ftot = np.empty(pop.capacity, dtype=np.float32)
             n, total, over = _totals_kernel(pop.fatigue, pop.fatigue_tolerance, w.present, ftot)
         else:

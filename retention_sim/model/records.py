@@ -8,7 +8,7 @@ import numpy as np
 
 from ..vocabulary import STAGES
 from .enrolment import enrolment_of
-from .kernels import compiled, njit
+from .kernels import njit
 from .perks import holders, perk_of
 from .world import World
 
@@ -28,7 +28,7 @@ def record_day(world: World, day: int) -> None:
     log = world.log
     sc = world.scenario
     enrolled = enrolment_of(sc) is not None
-    if compiled():
+    if world.kernels:
         stocks = _stocks_compiled(world, enrolled)
     else:
         stocks = stocks_reference(world, enrolled)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import compiled, njit
+from .kernels import njit
 from .world import World
 
 __all__ = ["drift"]
@@ -21,7 +21,7 @@ def drift(world: World) -> None:
     keep = 0.5 ** (1.0 / sat.recovery_half_life_days)
     toward = (1.0 - keep) * sat.reference
     s = world.pop.satisfaction
-    if compiled():
+    if world.kernels:
         _drift_kernel(s, world.present, keep, toward)
     else:
         np.copyto(s, s * keep + toward, where=world.present)

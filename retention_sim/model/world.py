@@ -24,6 +24,7 @@ import numpy as np
 import simpy
 
 from ..config.scenario import Scenario
+from .kernels import compiled
 from .logs import DailyLog, EventLog
 from .population import ExtraTies, Population
 from .random_streams import Streams
@@ -187,6 +188,9 @@ class World:
         Stage changes counted from row stage to column stage.
     day
         The current day.
+    kernels
+        Whether the run's steps use the compiled kernels (:func:`~.kernels.compiled`, read
+        once, when the world is built): the steps that are plain functions read it here.
     """
 
     env: simpy.Environment
@@ -206,6 +210,7 @@ class World:
     extra_ties: ExtraTies = field(default_factory=ExtraTies)
     transitions: np.ndarray = field(default_factory=lambda: np.zeros((7, 7), dtype=np.int64))
     day: int = 0
+    kernels: bool = field(default_factory=compiled)
 
     @property
     def seed(self) -> int:

@@ -53,11 +53,11 @@ def test_the_stocks_kernel_counts_what_the_reference_counts(scenario, policy, en
     assert ref[5] < ref[1] if enrolled else ref[5] == ref[1]
 
 
-def test_the_fatigue_totals_are_the_reference_s(monkeypatch):
+def test_the_fatigue_totals_are_the_reference_s():
     world, mech = _random_state("default", "bau_default", 2)
     out = {}
     for impl in ("numpy", "numba"):
-        monkeypatch.setenv(kernels.ENV, impl)
+        mech.fatigue.compiled = impl == "numba"
         world.log.day = 20
         mech.fatigue.totals(20)
         day = {k: world.log.column(k)[20] for k in ("fatigue_mean", "over_tolerance_share")}
@@ -80,14 +80,14 @@ def test_a_whole_run_records_the_same_days(monkeypatch):
     assert got.daily.equals(ref.daily)
 
 
-def test_the_compiled_drift_is_the_reference_s(monkeypatch):
+def test_the_compiled_drift_is_the_reference_s():
     from retention_sim.model.satisfaction import drift
 
     world, _ = _random_state("default", "bau_default", 3)
     start = world.pop.satisfaction.copy()
     after = {}
     for impl in ("numpy", "numba"):
-        monkeypatch.setenv(kernels.ENV, impl)
+        world.kernels = impl == "numba"
         world.pop.satisfaction[:] = start
         drift(world)
         after[impl] = world.pop.satisfaction.copy()
